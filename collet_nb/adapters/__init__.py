@@ -1,0 +1,1 @@
+"""Adapters: providers, tools, MCP and the journal, implementing the core's ports."""

@@ -1,0 +1,228 @@
+"""The event vocabulary: what a session tells its views (widgets, sidebar, text, journal).
+
+Events flow one way, runtime → renderers. Each is a frozen record with a ``type`` tag so it
+serialises to the same JSON for the journal and the sidebar protocol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar
+
+
+class StopReason(str, Enum):
+    """Why a turn ended."""
+
+    ANSWERED = "answered"
+    PLAN_READY = "plan_ready"
+    MAX_ITERATIONS = "max_iterations"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class Phase(str, Enum):
+    """What the running turn is doing right now (for the status line)."""
+
+    THINKING = "thinking"
+    STREAMING = "streaming"
+    TOOL = "tool"
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPACTING = "compacting"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all events: which message's turn it belongs to."""
+
+    type: ClassVar[str] = "event"
+    message_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, tagged with ``type``."""
+        data = {"type": self.type}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = value.value if isinstance(value, Enum) else value
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageStateChanged(Event):
+    """A message moved in its lifecycle (queued, running, answered, failed, cancelled)."""
+
+    type: ClassVar[str] = "message_state"
+    state: str
+    error: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextDelta(Event):
+    """A piece of the answer."""
+
+    type: ClassVar[str] = "text_delta"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReasoningDelta(Event):
+    """A piece of the model's reasoning (shown apart, never part of the answer)."""
+
+    type: ClassVar[str] = "reasoning_delta"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerReset(Event):
+    """The partial answer shown so far is void (the provider retried); views clear it."""
+
+    type: ClassVar[str] = "answer_reset"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCallStarted(Event):
+    """The model asked for a tool call; it is about to be reviewed and run."""
+
+    type: ClassVar[str] = "tool_call"
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResultReady(Event):
+    """A tool call finished (or was refused): what the model will read."""
+
+    type: ClassVar[str] = "tool_result"
+    call_id: str
+    name: str
+    content: str
+    is_error: bool
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRequested(Event):
+    """A tool call waits for Allow once / Allow for session / Deny."""
+
+    type: ClassVar[str] = "approval_requested"
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalResolved(Event):
+    """A pending tool call was allowed or denied."""
+
+    type: ClassVar[str] = "approval_resolved"
+    call_id: str
+    decision: str
+    reason: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanReady(Event):
+    """The architect's plan waits for Approve / Reject."""
+
+    type: ClassVar[str] = "plan_ready"
+    plan: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanResolved(Event):
+    """The pending plan was approved or rejected."""
+
+    type: ClassVar[str] = "plan_resolved"
+    approved: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusUpdate(Event):
+    """Counters for the status line."""
+
+    type: ClassVar[str] = "status"
+    iteration: int
+    prompt_tokens: int
+    completion_tokens: int
+    context_used: int
+    context_budget: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseChanged(Event):
+    """The running turn moved to another phase."""
+
+    type: ClassVar[str] = "phase"
+    phase: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextCompacted(Event):
+    """Older conversation was folded into a summary to fit the budget."""
+
+    type: ClassVar[str] = "compacted"
+    tokens_before: int
+    tokens_after: int
+    messages_removed: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnFinished(Event):
+    """A turn ended; ``stop_reason`` says why."""
+
+    type: ClassVar[str] = "turn_finished"
+    stop_reason: str
+    iterations: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorRaised(Event):
+    """Something went wrong in a turn; ``kind`` is the error class name."""
+
+    type: ClassVar[str] = "error"
+    error: str
+    kind: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        MessageStateChanged,
+        TextDelta,
+        ReasoningDelta,
+        AnswerReset,
+        ToolCallStarted,
+        ToolResultReady,
+        ApprovalRequested,
+        ApprovalResolved,
+        PlanReady,
+        PlanResolved,
+        StatusUpdate,
+        PhaseChanged,
+        ContextCompacted,
+        TurnFinished,
+        ErrorRaised,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output.
+
+    Raises:
+        ValueError: for an unknown ``type``.
+    """
+    cls = EVENT_TYPES.get(str(data.get("type")))
+    if cls is None:
+        raise ValueError(f"unknown event type {data.get('type')!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
