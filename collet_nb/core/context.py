@@ -9,7 +9,9 @@ call from its result.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from collet_nb.core.chat import ChatMessage, ToolSpec
 
@@ -106,10 +108,30 @@ class ConversationContext:
         self.threshold = threshold
         self.messages: list[ChatMessage] = []
         self.calibration = 1.0
+        # Told of every change as a JSON-ready op, so a journal can rebuild the context exactly.
+        self.on_change: Callable[[dict[str, Any]], None] | None = None
+
+    def _changed(self, op: dict[str, Any]) -> None:
+        if self.on_change is not None:
+            self.on_change(op)
 
     def append(self, message: ChatMessage) -> None:
         """Add a message at the end."""
         self.messages.append(message)
+        self._changed({"op": "append", "message": message.to_dict()})
+
+    def apply(self, op: dict[str, Any]) -> None:
+        """Replay one op recorded through ``on_change`` (the listener is not called)."""
+        kind = op.get("op")
+        if kind == "append":
+            self.messages.append(ChatMessage.from_dict(op["message"]))
+        elif kind == "compact":
+            removed = int(op["removed"])
+            self.messages = [ChatMessage.from_dict(op["summary"]), *self.messages[removed:]]
+        elif kind == "truncate":
+            del self.messages[int(op["length"]) :]
+        else:
+            raise ValueError(f"unknown context op {kind!r}")
 
     def estimated(self) -> int:
         """Raw estimate of the system prompt plus all messages."""
@@ -139,9 +161,7 @@ class ConversationContext:
         units = group_units(self.messages)
         if len(units) < 2:
             return None
-        target = target_share * self.budget / self.calibration - estimate_tokens(
-            self.system_prompt
-        )
+        target = target_share * self.budget / self.calibration - estimate_tokens(self.system_prompt)
         kept: list[list[ChatMessage]] = [units[-1]]
         size = sum(message_tokens(m) for m in units[-1])
         for unit in reversed(units[:-1]):
@@ -156,6 +176,7 @@ class ConversationContext:
         before = self.used()
         summary = summarise(removed)
         self.messages = [summary] + [m for unit in kept for m in unit]
+        self._changed({"op": "compact", "removed": len(removed), "summary": summary.to_dict()})
         return Compaction(
             tokens_before=before,
             tokens_after=self.used(),
@@ -188,4 +209,6 @@ class ConversationContext:
 
     def truncate(self, length: int) -> None:
         """Drop messages after the first ``length`` (undo a turn that left nothing behind)."""
-        del self.messages[length:]
+        if length < len(self.messages):
+            del self.messages[length:]
+            self._changed({"op": "truncate", "length": length})

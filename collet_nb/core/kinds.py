@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
+
+_C = TypeVar("_C", bound="_Choice")
 
 
 class _Choice(str, Enum):
     """An enum of user-facing string choices with a helpful parser."""
 
     @classmethod
-    def parse(cls, value: str, *, setting: str) -> _Choice:
+    def parse(cls: type[_C], value: str, *, setting: str) -> _C:
         """Return the member named ``value`` or raise a ConfigError naming the valid choices."""
         from collet_nb.errors import ConfigError
 

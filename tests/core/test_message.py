@@ -3,7 +3,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collet_nb.core.context import ConversationContext
-from collet_nb.core.message import MESSAGE_MOVES, MessageLog, MessageState, UserMessage
+from collet_nb.core.message import (
+    MESSAGE_MOVES,
+    TERMINAL_STATES,
+    MessageLog,
+    MessageState,
+    UserMessage,
+)
 from collet_nb.core.plan import PendingPlan, PlanState
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.errors import IllegalTransition
@@ -24,7 +30,7 @@ def test_a_message_runs_then_ends_in_one_terminal_state():
     assert m.state.terminal
 
 
-@pytest.mark.parametrize("terminal", [MessageState.ANSWERED, MessageState.FAILED, MessageState.CANCELLED])
+@pytest.mark.parametrize("terminal", sorted(TERMINAL_STATES))
 def test_a_terminal_message_cannot_move_again(terminal):
     m = UserMessage(id="m1", seq=1, text="hi").moved_to(MessageState.RUNNING).moved_to(terminal)
     for state in MessageState:

@@ -1,0 +1,115 @@
+"""Loads Settings from the chain of DESIGN.md: defaults < $COLLET_HOME/config.toml <
+<project>/.collet/config.toml < traitlets < environment (slash commands apply later, at run
+time). Secrets are read but never echoed in errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from collet_nb.core.settings import DEFAULT_MODELS, Settings, coerce
+from collet_nb.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # 3.10 backport
+
+ENV_NAMES: dict[str, str] = {
+    "COLLET_PROVIDER": "provider",
+    "COLLET_BASE_URL": "base_url",
+    "COLLET_MODEL": "model",
+    "COLLET_API_KEY": "api_key",
+    "COLLET_APPROVAL": "approval",
+    "COLLET_STREAMING": "streaming",
+    "COLLET_WORKSPACE": "workspace",
+    "COLLET_MAX_ITERATIONS": "max_iterations",
+    "COLLET_TOOL_TIMEOUT": "tool_timeout",
+    "COLLET_TASK_TIMEOUT": "task_timeout",
+    "COLLET_CIRCUIT_BREAKER": "circuit_breaker",
+    "COLLET_SESSION_TIMEOUT": "session_timeout",
+    "COLLET_CONTEXT_BUDGET": "context_budget",
+    "COLLET_HOME": "home",
+    "COLLET_MAX_RETRIES": "max_retries",
+    "COLLET_REQUEST_TIMEOUT": "request_timeout",
+    "COLLET_DEMO_PACE": "demo_pace",
+}
+
+
+def collet_home(env: Mapping[str, str]) -> Path:
+    """The COLLET_HOME directory (default ``~/.collet``)."""
+    return Path(env.get("COLLET_HOME") or "~/.collet").expanduser()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The settings table of a config.toml (empty when the file is absent).
+
+    Raises:
+        ConfigError: when the file is not valid TOML, with the line to fix.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}; fix or remove it", key=str(path)
+        ) from None
+    # Both a flat file and a [collet] table are accepted.
+    table = data.get("collet", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"[collet] in {path} must be a table", key=str(path))
+    return {k: v for k, v in table.items() if not isinstance(v, dict)}
+
+
+def load_settings(
+    *,
+    project_dir: Path,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the configuration chain into one Settings.
+
+    Args:
+        project_dir: the notebook's project directory (for ``.collet/config.toml``).
+        env: the environment (default ``os.environ``).
+        overrides: traitlets values (``c.Collet.*``), between the files and the environment.
+    """
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    home = collet_home(env)
+    for path in (home / "config.toml", project_dir / ".collet" / "config.toml"):
+        for name, value in read_toml(path).items():
+            merged[name] = coerce(name, value, source=str(path))
+    for name, value in (overrides or {}).items():
+        merged[name] = coerce(name, value, source="c.Collet")
+    for var, name in ENV_NAMES.items():
+        if env.get(var, "") != "":
+            merged[name] = coerce(name, env[var], source=var)
+    merged["home"] = str(home if "home" not in merged else Path(merged["home"]).expanduser())
+    _choose_provider(merged, env)
+    return Settings(**merged)
+
+
+def _choose_provider(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Default the provider (demo unless a key or base URL is set), its key and its model."""
+    if "provider" not in merged:
+        if env.get("ANTHROPIC_API_KEY") and not (
+            merged.get("api_key") or merged.get("base_url") or env.get("OPENAI_API_KEY")
+        ):
+            merged["provider"] = "anthropic"
+        elif merged.get("api_key") or merged.get("base_url") or env.get("OPENAI_API_KEY"):
+            merged["provider"] = "openai"
+        else:
+            merged["provider"] = "demo"
+    provider = merged["provider"]
+    if not merged.get("api_key"):
+        fallback = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}.get(provider)
+        if fallback and env.get(fallback):
+            merged["api_key"] = env[fallback]
+    merged.setdefault("model", DEFAULT_MODELS.get(provider, "demo"))

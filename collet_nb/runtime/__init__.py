@@ -1,0 +1,1 @@
+"""asyncio orchestration: the per-session runner, the agent loop, approvals."""

@@ -1,0 +1,428 @@
+"""The per-session runner: the zero-drop queue and the one-turn-at-a-time drain.
+
+``send`` journals a message (durably) before anything else, then queues it; one drain task
+runs turns strictly FIFO. Every accepted message ends in exactly one visible terminal state:
+answered, failed (with the reason, retryable) or cancelled (explicitly, never silently). A
+failure does not stop the queue. Events go to the journal and to every subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from collet_nb.core.chat import ChatMessage
+from collet_nb.core.events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    ContextCompacted,
+    ErrorRaised,
+    Event,
+    MessageStateChanged,
+    PlanReady,
+    PlanResolved,
+    StopReason,
+    ToolCallStarted,
+    ToolResultReady,
+    TurnFinished,
+)
+from collet_nb.core.guard import Guard
+from collet_nb.core.kinds import AgentKind
+from collet_nb.core.message import MessageState, UserMessage
+from collet_nb.core.ports import Approver, Clock, Journal, Provider, ToolPort
+from collet_nb.core.session import AgentSession, SessionState
+from collet_nb.core.settings import Settings
+from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout
+from collet_nb.runtime.loop import AgentLoop, AllowAll, TokenCounter
+from collet_nb.runtime.prompts import system_prompt
+
+log = logging.getLogger("collet_nb")
+
+Listener = Callable[[Event], None]
+
+CANCELLED_BY_USER = "cancelled by the user"
+
+# Events worth a journal line; deltas are not (the finished answer is journaled as context).
+JOURNALED: tuple[type[Event], ...] = (
+    ToolCallStarted,
+    ToolResultReady,
+    ApprovalRequested,
+    ApprovalResolved,
+    PlanReady,
+    PlanResolved,
+    ContextCompacted,
+    TurnFinished,
+    ErrorRaised,
+)
+
+
+class Cancellable(Protocol):
+    """An approver that can resolve every pending request at once (as denied)."""
+
+    def cancel_all(self, reason: str) -> None:
+        """Deny every pending request with ``reason``."""
+        ...
+
+
+def _stop_reason(exc: BaseException) -> StopReason:
+    if isinstance(exc, GuardStop):
+        return (
+            StopReason.MAX_ITERATIONS
+            if exc.limit == "max_iterations"
+            else StopReason.CIRCUIT_BREAKER
+        )
+    if isinstance(exc, TurnTimeout):
+        return StopReason.TIMEOUT
+    return StopReason.ERROR
+
+
+class SessionRunner:
+    """Runs one session's turns on the current asyncio loop.
+
+    Args:
+        session: the session state this runner owns.
+        settings: the effective settings (replaced by ``/model`` etc. through ``configure``).
+        provider: the model provider.
+        tools: the tools turns may use.
+        journal: where records go; the ``accepted`` record is durable before ``send`` returns.
+        clock: time source.
+        approver: decides tool calls (default: allow all).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: AgentSession,
+        settings: Settings,
+        provider: Provider,
+        tools: ToolPort,
+        journal: Journal,
+        clock: Clock,
+        approver: Approver | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.provider = provider
+        self.tools = tools
+        self.journal = journal
+        self.clock = clock
+        self.approver: Approver = approver or AllowAll()
+        self.tokens = TokenCounter()
+        self.iterations = 0
+        self.journal_error: str | None = None
+        self._listeners: list[Listener] = []
+        self._drain_task: asyncio.Task[None] | None = None
+        self._turn_task: asyncio.Task[None] | None = None
+        self._guard: Guard | None = None
+        self._wake = asyncio.Event()
+        session.context.on_change = lambda op: self._journal({"kind": "context", **op})
+
+    # ── subscribers and records ──
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _journal(self, record: dict[str, Any], *, durable: bool = False) -> None:
+        try:
+            self.journal.append({**record, "at": self.clock.wall()}, durable=durable)
+        except OSError as exc:
+            # A full disk must not wedge the queue: the turn goes on, status() reports it.
+            self.journal_error = f"journal write failed: {exc}"
+            log.warning("collet: %s", self.journal_error)
+
+    def emit(self, event: Event) -> None:
+        """Journal (when it matters) and publish one event to every subscriber."""
+        running = self.session.messages.running()
+        if (
+            self.session.suppressed
+            and not isinstance(event, MessageStateChanged)
+            and (running is None or running.id == event.message_id)
+        ):
+            return
+        if isinstance(event, JOURNALED):
+            self._journal({"kind": "event", "event": event.to_dict()})
+        for listener in tuple(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken view must not break the session
+                log.exception("collet: event listener failed")
+        self._wake.set()
+
+    def _move(self, message_id: str, state: MessageState, error: str | None = None) -> None:
+        msg = self.session.messages.move(message_id, state, error=error)
+        self._journal({"kind": "state", "id": msg.id, "state": state.value, "error": error})
+        self.emit(MessageStateChanged(message_id=msg.id, state=state.value, error=error))
+
+    # ── user actions ──
+
+    def send(
+        self,
+        text: str,
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+        retry_of: str | None = None,
+    ) -> UserMessage:
+        """Accept a message: journal it durably, queue it, start the drain if idle.
+
+        Raises:
+            ConfigError: for an empty message or an unknown agent (nothing is queued).
+            OSError: when the journal cannot store it (nothing is queued; the user sees why).
+        """
+        if not text.strip():
+            raise ConfigError("the message is empty; write what the agent should do")
+        if agent is not None:
+            agent = AgentKind.parse(agent, setting="--agent").value
+        seq = self.session.messages.next_seq
+        self.journal.append(
+            {
+                "kind": "accepted",
+                "id": f"m{seq}",
+                "seq": seq,
+                "text": text,
+                "agent": agent,
+                "model": model,
+                "retry_of": retry_of,
+                "at": self.clock.wall(),
+            },
+            durable=True,
+        )
+        msg = self.session.enqueue(
+            text, now_wall=self.clock.wall(), agent=agent, model=model, retry_of=retry_of
+        )
+        self.session.touch(self.clock.monotonic())
+        self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value, text=text))
+        self._kick()
+        return msg
+
+    def retry(self) -> UserMessage:
+        """Send the last failed message again (as a new message pointing at it).
+
+        Raises:
+            ConfigError: when no failed message waits for a retry.
+        """
+        failed = self.session.messages.last_failed()
+        if failed is None:
+            raise ConfigError("nothing to retry: no failed message is waiting")
+        return self.send(failed.text, agent=failed.agent, model=failed.model, retry_of=failed.id)
+
+    def cancel(self, reason: str = CANCELLED_BY_USER) -> list[str]:
+        """Stop the running turn and cancel every queued message; return their ids, in order."""
+        ids: list[str] = []
+        running = self.session.messages.running()
+        if running is not None and self._turn_task is not None and not self._turn_task.done():
+            self._move(running.id, MessageState.CANCELLED, reason)
+            self.session.suppress()
+            self._turn_task.cancel()
+            ids.append(running.id)
+        for msg in self.session.queue():
+            self._move(msg.id, MessageState.CANCELLED, reason)
+            ids.append(msg.id)
+        cancel_all = getattr(self.approver, "cancel_all", None)
+        if callable(cancel_all):
+            cancel_all(reason)
+        return ids
+
+    def remove(self, message_id: str) -> None:
+        """Cancel one queued message (the panel's remove button).
+
+        Raises:
+            ConfigError: when the message is not queued.
+        """
+        if message_id not in self.session.messages or (
+            self.session.messages.get(message_id).state is not MessageState.QUEUED
+        ):
+            raise ConfigError(f"message {message_id} is not in the queue")
+        self._move(message_id, MessageState.CANCELLED, "removed from the queue by the user")
+
+    def extend_iterations(self, extra: int) -> None:
+        """Allow the running turn ``extra`` more iterations."""
+        if self._guard is not None:
+            self._guard.extend(extra)
+
+    async def wait_idle(self, timeout: float | None = None) -> SessionState:
+        """Wait until the session is idle or needs a decision; return the state it is in.
+
+        Raises:
+            asyncio.TimeoutError: after ``timeout`` seconds.
+        """
+
+        async def settle() -> SessionState:
+            while True:
+                state = self.session.state
+                if state in (SessionState.AWAITING_APPROVAL, SessionState.AWAITING_PLAN):
+                    return state
+                if self._drain_task is None or self._drain_task.done():
+                    return state
+                self._wake.clear()
+                await self._wake.wait()
+
+        return await asyncio.wait_for(settle(), timeout)
+
+    async def aclose(self) -> None:
+        """Cancel everything, wait for the drain to end, close the provider."""
+        self.cancel("the session was closed")
+        task = self._drain_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        close = getattr(self.provider, "aclose", None)
+        if callable(close):
+            await close()
+
+    # ── the drain ──
+
+    def _kick(self) -> None:
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.get_running_loop().create_task(self._drain())
+            self._drain_task.add_done_callback(self._drained)
+
+    def _drained(self, task: asyncio.Task[None]) -> None:
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("collet: the session drain failed", exc_info=task.exception())
+
+    async def _drain(self) -> None:
+        while self.session.state is not SessionState.AWAITING_PLAN:
+            msg = self.session.drain_next()
+            if msg is None:
+                return
+            self.session.move(SessionState.RUNNING)
+            self._journal({"kind": "state", "id": msg.id, "state": msg.state.value, "error": None})
+            self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value))
+            turn = asyncio.get_running_loop().create_task(self._run_turn(msg))
+            self._turn_task = turn
+            try:
+                # wait() does not raise when the turn is cancelled: only our own cancel does.
+                await asyncio.wait({turn})
+            except asyncio.CancelledError:
+                turn.cancel()
+                raise
+            finally:
+                self._turn_task = None
+                self._settle(msg.id)
+
+    def _settle(self, message_id: str) -> None:
+        """After a turn task ends, however it ended: no message left running, session idle."""
+        if not self.session.messages.get(message_id).state.terminal:
+            # Only reachable if the turn task died before it could record an outcome.
+            self._move(message_id, MessageState.FAILED, "the turn ended without a result; /retry")
+        if self.session.state is not SessionState.AWAITING_PLAN:
+            self.session.move(SessionState.IDLE)
+        self.session.touch(self.clock.monotonic())
+
+    async def _run_turn(self, msg: UserMessage) -> None:
+        session, settings = self.session, self.settings
+        session.suppressed = False
+        agent = AgentKind.parse(msg.agent or session.agent_override or "code", setting="agent")
+        session.context.system_prompt = system_prompt(agent, project_dir=session.project_dir)
+        self._guard = guard = Guard(
+            max_iterations=settings.max_iterations, breaker_threshold=settings.circuit_breaker
+        )
+        loop = AgentLoop(
+            message_id=msg.id,
+            user_text=msg.text,
+            context=session.context,
+            provider=self.provider,
+            model=msg.model or session.model_override or settings.model,
+            tools=self.tools,
+            guard=guard,
+            approver=self.approver,
+            tool_timeout=settings.tool_timeout,
+            tokens=self.tokens,
+            tool_filter=(lambda _spec: False) if agent is AgentKind.ASK else None,
+        )
+        checkpoint = len(session.context.messages)
+        try:
+            await asyncio.wait_for(self._pump(loop), timeout=settings.task_timeout)
+        except asyncio.CancelledError:
+            self._after_cancel(msg, loop)
+            raise
+        except asyncio.TimeoutError:
+            exc = TurnTimeout(
+                f"the turn ran past the task timeout ({settings.task_timeout:g} s) and was "
+                "stopped; `/retry`, or raise COLLET_TASK_TIMEOUT",
+                seconds=settings.task_timeout,
+            )
+            self._after_failure(msg, loop, checkpoint, exc)
+        except ColletError as exc:
+            self._after_failure(msg, loop, checkpoint, exc)
+        except Exception as exc:  # a bug must fail the message visibly, not wedge the queue
+            log.exception("collet: turn %s failed", msg.id)
+            self._after_failure(msg, loop, checkpoint, exc)
+        else:
+            self._move(msg.id, MessageState.ANSWERED)
+        finally:
+            self.iterations = guard.iterations
+            self._guard = None
+
+    async def _pump(self, loop: AgentLoop) -> None:
+        async with contextlib.aclosing(loop.events()) as events:
+            async for event in events:
+                self.emit(event)
+
+    def _after_cancel(self, msg: UserMessage, loop: AgentLoop) -> None:
+        ctx = self.session.context
+        if loop.partial_text:
+            # Keep what the user saw, so "continue" makes sense to the model.
+            note = loop.partial_text + "\n\n[cancelled by the user]"
+            ctx.append(ChatMessage(role="assistant", content=note))
+        ctx.repair("not run: the user cancelled the turn")
+        if not self.session.messages.get(msg.id).state.terminal:
+            self._move(msg.id, MessageState.CANCELLED, CANCELLED_BY_USER)
+        self._finished(msg.id, StopReason.CANCELLED, loop)
+
+    def _after_failure(
+        self, msg: UserMessage, loop: AgentLoop, checkpoint: int, exc: BaseException
+    ) -> None:
+        ctx = self.session.context
+        reason = str(exc) if isinstance(exc, ColletError) else f"{type(exc).__name__}: {exc}"
+        if loop.tool_ran:
+            ctx.repair(f"not run: the turn failed ({reason})")
+        else:
+            # Nothing durable happened: leave no trace, so /retry starts from the same context.
+            ctx.truncate(checkpoint)
+        self.emit(ErrorRaised(message_id=msg.id, error=reason, kind=type(exc).__name__))
+        self._finished(msg.id, _stop_reason(exc), loop)
+        self._move(msg.id, MessageState.FAILED, reason)
+
+    def _finished(self, message_id: str, reason: StopReason, loop: AgentLoop) -> None:
+        self.emit(
+            TurnFinished(
+                message_id=message_id, stop_reason=reason.value, iterations=loop.guard.iterations
+            )
+        )
+
+    # ── status ──
+
+    def status(self) -> dict[str, Any]:
+        """The ``collet_nb.status()`` dict of DESIGN.md for this session."""
+        s, st = self.session, self.settings
+        pending = getattr(self.approver, "pending_tools", None)
+        return {
+            "session_id": s.session_id,
+            "project_dir": s.project_dir,
+            "state": s.state.value,
+            "busy": s.busy,
+            "agent": s.agent_override or AgentKind.CODE.value,
+            "provider": self.provider.name,
+            "model": s.model_override or st.model,
+            "streaming": s.streaming_level.value,
+            "workspace": s.workspace_scope.value,
+            "approval": st.approval.value,
+            "pending_plan": s.pending_plan.plan if s.pending_plan else None,
+            "pending_tools": list(pending()) if callable(pending) else [],
+            "messages": [
+                {"id": m.id, "text": m.text, "state": m.state.value, "error": m.error}
+                for m in s.messages
+            ],
+            "iterations": self._guard.iterations if self._guard else self.iterations,
+            "tokens": {"prompt": self.tokens.prompt, "completion": self.tokens.completion},
+            "context": {"used": s.context.used(), "budget": s.context.budget},
+        }

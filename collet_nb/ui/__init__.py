@@ -1,0 +1,1 @@
+"""Views and entry points: magics, widgets, the comm bridge, the plain-text renderer."""
