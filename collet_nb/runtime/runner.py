@@ -339,12 +339,27 @@ class SessionRunner:
             tool_filter=(lambda _spec: False) if agent is AgentKind.ASK else None,
         )
         checkpoint = len(session.context.messages)
+        # The task timeout cancels this very task (no inner task, so an outcome and a
+        # cancellation can never race each other the way they do inside wait_for).
+        this = asyncio.current_task()
+        timed_out = False
+
+        def time_out() -> None:
+            nonlocal timed_out
+            timed_out = True
+            if this is not None:
+                this.cancel()
+
+        timer = asyncio.get_running_loop().call_later(settings.task_timeout, time_out)
         try:
-            await asyncio.wait_for(self._pump(loop), timeout=settings.task_timeout)
+            await self._pump(loop)
         except asyncio.CancelledError:
-            self._after_cancel(msg, loop)
-            raise
-        except asyncio.TimeoutError:
+            if not timed_out or self._was_cancelled(msg):
+                self._after_cancel(msg, loop)
+                raise
+            uncancel = getattr(this, "uncancel", None)  # 3.11+: our own cancel is consumed
+            if callable(uncancel):
+                uncancel()
             exc = TurnTimeout(
                 f"the turn ran past the task timeout ({settings.task_timeout:g} s) and was "
                 "stopped; `/retry`, or raise COLLET_TASK_TIMEOUT",
@@ -357,8 +372,12 @@ class SessionRunner:
             log.exception("collet: turn %s failed", msg.id)
             self._after_failure(msg, loop, checkpoint, exc)
         else:
-            self._move(msg.id, MessageState.ANSWERED)
+            if self._was_cancelled(msg):
+                self._finished(msg.id, StopReason.CANCELLED, loop)
+            else:
+                self._move(msg.id, MessageState.ANSWERED)
         finally:
+            timer.cancel()
             self.iterations = guard.iterations
             self._guard = None
 
@@ -378,9 +397,18 @@ class SessionRunner:
             self._move(msg.id, MessageState.CANCELLED, CANCELLED_BY_USER)
         self._finished(msg.id, StopReason.CANCELLED, loop)
 
+    def _was_cancelled(self, msg: UserMessage) -> bool:
+        # cancel() marks the message at once; the turn may still end by another path when its
+        # outcome and the cancellation land in the same loop tick (wait_for then prefers the
+        # outcome). The user's cancel wins: the message stays cancelled.
+        return self.session.messages.get(msg.id).state is MessageState.CANCELLED
+
     def _after_failure(
         self, msg: UserMessage, loop: AgentLoop, checkpoint: int, exc: BaseException
     ) -> None:
+        if self._was_cancelled(msg):
+            self._after_cancel(msg, loop)
+            return
         ctx = self.session.context
         reason = str(exc) if isinstance(exc, ColletError) else f"{type(exc).__name__}: {exc}"
         if loop.tool_ran:
