@@ -13,6 +13,7 @@ from typing import Any
 from collet_nb.core.chat import ChatMessage
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.message import MessageLog, MessageState, UserMessage
+from collet_nb.errors import IllegalTransition
 
 
 @dataclass(kw_only=True)
@@ -66,7 +67,7 @@ def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
                     image.messages.move(message_id, state, error=record.get("error"))
             elif kind == "context":
                 ctx.apply(dict(record))
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, IllegalTransition) as exc:
             image.skipped.append(f"{kind}: {exc}")
     image.context = ctx.messages
     return image

@@ -1,0 +1,71 @@
+import pytest
+
+from collet_nb.adapters.config import load_settings
+from collet_nb.core.kinds import ApprovalMode, WorkspaceScope
+from collet_nb.errors import ConfigError
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_with_no_key_and_no_base_url_the_demo_model_is_the_default(tmp_path):
+    s = load_settings(project_dir=tmp_path, env={"COLLET_HOME": str(tmp_path / "h")})
+    assert (s.provider, s.model, s.approval) == ("demo", "demo", ApprovalMode.AUTO)
+    assert s.home == str(tmp_path / "h")
+
+
+def test_later_sources_win_home_then_project_then_traitlets_then_env(tmp_path):
+    home, project = tmp_path / "home", tmp_path / "proj"
+    write(home / "config.toml", 'approval = "manual"\nmax_iterations = 10\nmodel = "a"\n')
+    write(project / ".collet" / "config.toml", '[collet]\nmax_iterations = 20\nmodel = "b"\n')
+    env = {"COLLET_HOME": str(home), "COLLET_MODEL": "d"}
+    s = load_settings(project_dir=project, env=env, overrides={"model": "c", "workspace": "full"})
+    assert s.approval is ApprovalMode.MANUAL
+    assert s.max_iterations == 20
+    assert s.workspace is WorkspaceScope.FULL
+    assert s.model == "d"
+
+
+def test_a_key_or_base_url_selects_a_real_provider_and_the_key_never_shows(tmp_path):
+    env = {"COLLET_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-secret-123"}
+    s = load_settings(project_dir=tmp_path, env=env)
+    assert (s.provider, s.api_key) == ("openai", "sk-secret-123")
+    assert "sk-secret-123" not in repr(s)
+    assert "sk-secret-123" not in str(s)
+    a = load_settings(project_dir=tmp_path, env={"ANTHROPIC_API_KEY": "k", "COLLET_HOME": "/x"})
+    assert a.provider == "anthropic"
+    local = load_settings(
+        project_dir=tmp_path, env={"COLLET_BASE_URL": "http://127.0.0.1:11434/v1"}
+    )
+    assert (local.provider, local.api_key) == ("openai", None)
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"COLLET_APPROVAL": "sometimes"}, "approval"),
+        ({"COLLET_MAX_ITERATIONS": "many"}, "max_iterations"),
+        ({"COLLET_PROVIDER": "gemini"}, "provider"),
+        ({"COLLET_TOOL_TIMEOUT": "-1"}, "tool_timeout"),
+    ],
+)
+def test_bad_values_name_the_setting_and_what_is_valid(tmp_path, env, key):
+    with pytest.raises(ConfigError) as info:
+        load_settings(project_dir=tmp_path, env={"COLLET_HOME": str(tmp_path), **env})
+    assert info.value.key is not None
+    assert key in info.value.key
+
+
+def test_a_broken_config_file_says_which_file_to_fix(tmp_path):
+    write(tmp_path / ".collet" / "config.toml", "approval = [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_settings(project_dir=tmp_path, env={"COLLET_HOME": str(tmp_path / "h")})
+    assert info.value.key == str(tmp_path / ".collet" / "config.toml")
+
+
+def test_an_unknown_setting_in_a_file_lists_the_valid_ones(tmp_path):
+    write(tmp_path / ".collet" / "config.toml", "aproval = 'auto'\n")
+    with pytest.raises(ConfigError, match=r"unknown setting 'aproval'.*approval"):
+        load_settings(project_dir=tmp_path, env={"COLLET_HOME": str(tmp_path / "h")})
