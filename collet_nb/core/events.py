@@ -143,6 +143,7 @@ class PlanResolved(Event):
     type: ClassVar[str] = "plan_resolved"
     approved: bool
     note: str = ""
+    by: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

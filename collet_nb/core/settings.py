@@ -44,6 +44,15 @@ class Settings:
     demo_pace: float = 0.02
 
     def __post_init__(self) -> None:
+        # Accept the plain strings users and config files give, keep the enums inside.
+        for name, kind in (
+            ("approval", ApprovalMode),
+            ("streaming", StreamingLevel),
+            ("workspace", WorkspaceScope),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                object.__setattr__(self, name, kind.parse(str(value), setting=name))
         if self.provider not in PROVIDERS:
             raise ConfigError(
                 f"COLLET_PROVIDER must be one of {'|'.join(PROVIDERS)}, not {self.provider!r}",

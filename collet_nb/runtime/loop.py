@@ -28,6 +28,7 @@ from collet_nb.core.events import (
     Event,
     Phase,
     PhaseChanged,
+    PlanReady,
     ReasoningDelta,
     StatusUpdate,
     StopReason,
@@ -93,6 +94,7 @@ class AgentLoop:
     max_tokens: int = 8192
     tokens: TokenCounter = field(default_factory=TokenCounter)
     tool_filter: Callable[[ToolSpec], bool] | None = None
+    plan_mode: bool = False
     partial_text: str = ""
     final_text: str = ""
     tool_ran: bool = False
@@ -147,10 +149,12 @@ class AgentLoop:
             yield self._status()
             if not calls:
                 self.final_text = reply
+                stop = StopReason.ANSWERED
+                if self.plan_mode:
+                    stop = StopReason.PLAN_READY
+                    yield PlanReady(message_id=mid, plan=reply)
                 yield TurnFinished(
-                    message_id=mid,
-                    stop_reason=StopReason.ANSWERED.value,
-                    iterations=self.guard.iterations,
+                    message_id=mid, stop_reason=stop.value, iterations=self.guard.iterations
                 )
                 return
             by_name = {s.name: s for s in specs}

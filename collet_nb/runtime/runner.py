@@ -32,11 +32,13 @@ from collet_nb.core.events import (
 from collet_nb.core.guard import Guard
 from collet_nb.core.kinds import AgentKind
 from collet_nb.core.message import MessageState, UserMessage
-from collet_nb.core.ports import Approver, Clock, Journal, Provider, ToolPort
+from collet_nb.core.plan import PendingPlan, PlanState
+from collet_nb.core.ports import Approver, Clock, Decision, Journal, Provider, ToolPort
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.core.settings import Settings
 from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout
-from collet_nb.runtime.loop import AgentLoop, AllowAll, TokenCounter
+from collet_nb.runtime.approvals import ApprovalGate
+from collet_nb.runtime.loop import AgentLoop, TokenCounter
 from collet_nb.runtime.prompts import system_prompt
 
 log = logging.getLogger("collet_nb")
@@ -44,6 +46,8 @@ log = logging.getLogger("collet_nb")
 Listener = Callable[[Event], None]
 
 CANCELLED_BY_USER = "cancelled by the user"
+# Seconds between reminders that a plan waits (the seed's pending-plan notify cooldown).
+PLAN_NOTIFY_COOLDOWN = 60.0
 
 # Events worth a journal line; deltas are not (the finished answer is journaled as context).
 JOURNALED: tuple[type[Event], ...] = (
@@ -65,6 +69,13 @@ class Cancellable(Protocol):
     def cancel_all(self, reason: str) -> None:
         """Deny every pending request with ``reason``."""
         ...
+
+
+# Which tools each agent is offered: ask has none, the architect only read-only ones.
+_TOOL_FILTERS = {
+    AgentKind.ASK: lambda _spec: False,
+    AgentKind.ARCHITECT: lambda spec: spec.read_only,
+}
 
 
 def _stop_reason(exc: BaseException) -> StopReason:
@@ -89,7 +100,8 @@ class SessionRunner:
         tools: the tools turns may use.
         journal: where records go; the ``accepted`` record is durable before ``send`` returns.
         clock: time source.
-        approver: decides tool calls (default: allow all).
+        approver: decides tool calls (default: an ApprovalGate following
+            ``settings.approval``).
     """
 
     def __init__(
@@ -109,7 +121,10 @@ class SessionRunner:
         self.tools = tools
         self.journal = journal
         self.clock = clock
-        self.approver: Approver = approver or AllowAll()
+        self.gate = ApprovalGate(
+            session=session, mode=lambda: self.settings.approval, emit=self.emit
+        )
+        self.approver: Approver = approver or self.gate
         self.tokens = TokenCounter()
         self.iterations = 0
         self.journal_error: str | None = None
@@ -197,6 +212,12 @@ class SessionRunner:
         )
         self.session.touch(self.clock.monotonic())
         self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value, text=text))
+        plan = self.session.pending_plan
+        if plan is not None and self.session.should_notify(
+            self.clock.monotonic(), PLAN_NOTIFY_COOLDOWN
+        ):
+            # The queue holds while a plan waits: remind the user why (with a cooldown).
+            self.emit(PlanReady(message_id=plan.message_id, plan=plan.plan))
         self._kick()
         return msg
 
@@ -239,6 +260,66 @@ class SessionRunner:
         ):
             raise ConfigError(f"message {message_id} is not in the queue")
         self._move(message_id, MessageState.CANCELLED, "removed from the queue by the user")
+
+    def allow(
+        self, call_id: str | None = None, *, for_session: bool = False, by: str = "command"
+    ) -> str:
+        """Allow a pending tool call (None = the oldest); return its id.
+
+        Raises:
+            ConfigError: when no such call is waiting.
+        """
+        decision = Decision.ALLOW_SESSION if for_session else Decision.ALLOW_ONCE
+        return self.gate.resolve(call_id, decision, by=by)
+
+    def deny(self, call_id: str | None = None, reason: str = "", *, by: str = "command") -> str:
+        """Deny a pending tool call (None = the oldest); the model reads ``reason``.
+
+        Raises:
+            ConfigError: when no such call is waiting.
+        """
+        return self.gate.resolve(call_id, Decision.DENY, reason, by=by)
+
+    def _take_plan(self, state: PlanState) -> PendingPlan:
+        plan = self.session.pending_plan
+        if plan is None:
+            raise ConfigError(
+                "no plan is waiting; send a message with `--agent architect` to get one"
+            )
+        self.session.pending_plan = None
+        self.session.move(SessionState.IDLE)
+        return plan.moved_to(state)
+
+    def approve_plan(self, note: str = "", *, by: str = "command") -> UserMessage:
+        """Approve the pending plan: the code agent carries it out as a new message.
+
+        Raises:
+            ConfigError: when no plan is waiting.
+        """
+        plan = self._take_plan(PlanState.APPROVED)
+        self.emit(PlanResolved(message_id=plan.message_id, approved=True, note=note, by=by))
+        text = f"The plan above is approved: carry it out.\n\n{plan.plan}"
+        if note:
+            text += f"\n\nNote from the user: {note}"
+        return self.send(text, agent=AgentKind.CODE.value)
+
+    def reject_plan(self, reason: str = "", *, by: str = "command") -> None:
+        """Reject the pending plan; nothing runs, and the queue goes on.
+
+        Raises:
+            ConfigError: when no plan is waiting.
+        """
+        plan = self._take_plan(PlanState.REJECTED)
+        self.emit(PlanResolved(message_id=plan.message_id, approved=False, note=reason, by=by))
+        self.session.context.append(
+            ChatMessage(
+                role="user",
+                content="I rejected that plan"
+                + (f": {reason}" if reason else ".")
+                + " Do not carry it out.",
+            )
+        )
+        self._kick()
 
     def extend_iterations(self, extra: int) -> None:
         """Allow the running turn ``extra`` more iterations."""
@@ -336,7 +417,8 @@ class SessionRunner:
             approver=self.approver,
             tool_timeout=settings.tool_timeout,
             tokens=self.tokens,
-            tool_filter=(lambda _spec: False) if agent is AgentKind.ASK else None,
+            tool_filter=_TOOL_FILTERS.get(agent),
+            plan_mode=agent is AgentKind.ARCHITECT,
         )
         checkpoint = len(session.context.messages)
         # The task timeout cancels this very task (no inner task, so an outcome and a
@@ -375,6 +457,16 @@ class SessionRunner:
             if self._was_cancelled(msg):
                 self._finished(msg.id, StopReason.CANCELLED, loop)
             else:
+                if agent is AgentKind.ARCHITECT:
+                    session.pending_plan = PendingPlan(
+                        plan=loop.final_text,
+                        arch_context=tuple(session.context.messages),
+                        user_msg=msg.text,
+                        system_prompt=session.context.system_prompt,
+                        message_id=msg.id,
+                    )
+                    session.last_notified_at = self.clock.monotonic()
+                    session.move(SessionState.AWAITING_PLAN)
                 self._move(msg.id, MessageState.ANSWERED)
         finally:
             timer.cancel()

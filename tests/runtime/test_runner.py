@@ -31,6 +31,7 @@ STATUS_KEYS = {
 
 
 def make_runner(provider, *, tools=None, journal=None, **settings) -> SessionRunner:
+    settings.setdefault("approval", "yolo")
     s = Settings(**settings)
     return SessionRunner(
         session=AgentSession(

@@ -117,6 +117,15 @@ class ZeroDrop(RuleBasedStateMachine):
         if new_id is not None:
             self.sent.append(new_id)
 
+    @precondition(lambda self: bool(self.runner.status()["pending_tools"]))
+    @rule(allow=st.booleans(), for_session=st.booleans())
+    def decide(self, allow: bool, for_session: bool) -> None:
+        assert self.runner.session.state.value == "awaiting_approval"
+        if allow:
+            self.runner.allow(for_session=for_session)
+        else:
+            self.runner.deny(reason="not now")
+
     @precondition(lambda self: bool(self.runner.session.queue()))
     @rule(data=st.data())
     def remove_queued(self, data) -> None:
@@ -148,7 +157,11 @@ class ZeroDrop(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self.loop.run_until_complete(asyncio.wait_for(self.runner.wait_idle(), 10))
+            while (
+                self.loop.run_until_complete(asyncio.wait_for(self.runner.wait_idle(), 10)).value
+                == "awaiting_approval"
+            ):
+                self.runner.allow()
             log = self.runner.session.messages
             assert all(m.state.value in TERMINAL for m in log)
             assert sorted(self.ended) == sorted(self.sent)

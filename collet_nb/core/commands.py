@@ -1,0 +1,145 @@
+"""Slash commands: the table of names, aliases and arguments, and a parser that says what is
+valid when the input is not. Running them is the runtime's job.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from collet_nb.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandSpec:
+    """One slash command.
+
+    Attributes:
+        name: the canonical name (without ``/``).
+        usage: the argument synopsis shown in errors and ``/help``.
+        summary: one line for ``/help``.
+        aliases: other names that mean the same.
+        choices: the allowed values of the first argument, when fixed.
+        max_args: how many words may follow (-1 = free text).
+        min_args: how many words must follow.
+    """
+
+    name: str
+    usage: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    max_args: int = 0
+    min_args: int = 0
+
+
+FREE = -1
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(name="help", usage="", summary="list the commands"),
+    CommandSpec(name="status", usage="", summary="the session's state, model, tokens, queue"),
+    CommandSpec(name="cancel", usage="", summary="stop the running turn, cancel the queue",
+                aliases=("stop",)),
+    CommandSpec(name="approve", usage="[note]", summary="approve the pending plan",
+                aliases=("y", "yes", "proceed"), max_args=FREE),
+    CommandSpec(name="reject", usage="[reason]", summary="reject the pending plan",
+                aliases=("no", "cancel-plan"), max_args=FREE),
+    CommandSpec(name="allow", usage="[session]", summary="allow the oldest pending tool call",
+                choices=("session",), max_args=1),
+    CommandSpec(name="deny", usage="[reason]", summary="deny the oldest pending tool call",
+                max_args=FREE),
+    CommandSpec(name="queue", usage="", summary="the messages waiting for their turn"),
+    CommandSpec(name="wait", usage="[SECONDS]", summary="block until idle or a decision is needed",
+                max_args=1),
+    CommandSpec(name="retry", usage="", summary="send the last failed message again"),
+    CommandSpec(name="stream", usage="compact|full", summary="how much is shown live",
+                choices=("compact", "full"), max_args=1, min_args=1),
+    CommandSpec(name="workspace", usage="project|workspace|full", summary="where file tools reach",
+                choices=("project", "workspace", "full"), max_args=1, min_args=1),
+    CommandSpec(name="approval", usage="yolo|auto|manual", summary="which tool calls ask first",
+                choices=("yolo", "auto", "manual"), max_args=1, min_args=1),
+    CommandSpec(name="agent", usage="code|architect|ask", summary="the agent of later messages",
+                choices=("code", "architect", "ask"), max_args=1, min_args=1),
+    CommandSpec(name="model", usage="NAME", summary="switch the model", max_args=1, min_args=1),
+    CommandSpec(name="new", usage="[PATH]", summary="start a fresh session (optionally elsewhere)",
+                max_args=1),
+    CommandSpec(name="sessions", usage="", summary="the sessions in the journal"),
+    CommandSpec(name="resume", usage="[ID]", summary="reopen a session from its journal",
+                max_args=1),
+    CommandSpec(name="compact", usage="", summary="fold older conversation into a summary now"),
+    CommandSpec(name="cost", usage="", summary="tokens used by this session"),
+    CommandSpec(name="clear", usage="", summary="forget the conversation (messages stay listed)"),
+    CommandSpec(name="mcp", usage="[list|restart NAME]", summary="MCP servers",
+                choices=("list", "restart"), max_args=2),
+    CommandSpec(name="skills", usage="", summary="the skills found"),
+    CommandSpec(name="tools", usage="[QUERY]", summary="the tools, ranked for QUERY",
+                max_args=FREE),
+    CommandSpec(name="checkpoints", usage="", summary="files the agent changed, restorable"),
+    CommandSpec(name="rewind", usage="[ID]", summary="restore files to a checkpoint", max_args=1),
+    CommandSpec(name="save-plan", usage="[PATH]", summary="write the plan to a file",
+                max_args=FREE),
+    CommandSpec(name="panel", usage="", summary="show the session panel"),
+)  # fmt: skip
+
+_BY_NAME: dict[str, CommandSpec] = {
+    alias: spec for spec in COMMANDS for alias in (spec.name, *spec.aliases)
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """A parsed slash command.
+
+    Attributes:
+        name: the canonical name.
+        args: the words after it (for free-text commands, one element holding the text).
+    """
+
+    name: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The arguments as one string."""
+        return " ".join(self.args)
+
+
+def parse_command(line: str) -> Command:
+    """Parse ``/name args…``.
+
+    Raises:
+        ConfigError: for an unknown command or bad arguments, naming the valid choices.
+    """
+    line = line.strip()
+    if not line.startswith("/"):
+        raise ConfigError(f"a command starts with '/', not {line[:20]!r}; try /help")
+    head, _, rest = line[1:].partition(" ")
+    spec = _BY_NAME.get(head.lower())
+    if spec is None:
+        names = " ".join(f"/{c.name}" for c in COMMANDS)
+        raise ConfigError(f"unknown command /{head}; the commands are: {names}", key=head)
+    rest = rest.strip()
+    if spec.max_args == FREE:
+        return Command(name=spec.name, args=(rest,) if rest else ())
+    try:
+        args = tuple(shlex.split(rest))
+    except ValueError as exc:
+        raise ConfigError(f"/{spec.name}: {exc}; usage: /{spec.name} {spec.usage}") from None
+    if not spec.min_args <= len(args) <= spec.max_args:
+        raise ConfigError(
+            f"/{spec.name} takes {spec.usage or 'no arguments'}; got {rest!r}", key=spec.name
+        )
+    if spec.choices and args and args[0].lower() not in spec.choices:
+        raise ConfigError(f"/{spec.name} takes {spec.usage}, not {args[0]!r}", key=spec.name)
+    if spec.choices and args:
+        args = (args[0].lower(), *args[1:])
+    return Command(name=spec.name, args=args)
+
+
+def help_text() -> str:
+    """The ``/help`` table, one command a line."""
+    rows = []
+    for spec in COMMANDS:
+        names = " ".join(f"/{n}" for n in (spec.name, *spec.aliases))
+        rows.append(f"{(names + ' ' + spec.usage).strip():<42} {spec.summary}")
+    return "\n".join(rows)

@@ -1,0 +1,135 @@
+"""Pending tool approvals as futures keyed by (session, call id).
+
+The agent loop awaits ``review``; buttons and slash commands resolve the future with
+allow once / allow for session / deny. Nothing here blocks a cell: the background turn is
+what waits. ``cancel_all`` denies everything pending (the turn is being cancelled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from collet_nb.core.approval import needs_approval
+from collet_nb.core.chat import ToolCall, ToolSpec
+from collet_nb.core.events import ApprovalRequested, ApprovalResolved, Event
+from collet_nb.core.kinds import ApprovalMode
+from collet_nb.core.ports import Decision, Verdict
+from collet_nb.core.session import AgentSession, SessionState
+from collet_nb.errors import ConfigError
+
+
+@dataclass(kw_only=True)
+class PendingCall:
+    """A tool call waiting for the user."""
+
+    message_id: str
+    call: ToolCall
+    future: asyncio.Future[tuple[Decision, str, str]]
+
+
+class ApprovalGate:
+    """The approver of one session.
+
+    Args:
+        session: the session (its state shows ``awaiting_approval`` while a call waits, and
+            its ``session_approvals`` remembers "allow for session").
+        mode: returns the approval mode in force (it can change at run time).
+        emit: publishes ApprovalRequested / ApprovalResolved.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: AgentSession,
+        mode: Callable[[], ApprovalMode],
+        emit: Callable[[Event], None],
+    ) -> None:
+        self.session = session
+        self.mode = mode
+        self.emit = emit
+        self._pending: dict[tuple[str, str], PendingCall] = {}
+
+    async def review(self, message_id: str, call: ToolCall, spec: ToolSpec | None) -> Verdict:
+        """Allow at once, or wait for the user's decision."""
+        if spec is None or not needs_approval(
+            mode=self.mode(), spec=spec, session_allowed=self.session.session_approvals
+        ):
+            return Verdict(allowed=True)
+        key = (self.session.session_id, call.id)
+        future: asyncio.Future[tuple[Decision, str, str]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending[key] = PendingCall(message_id=message_id, call=call, future=future)
+        self.session.move(SessionState.AWAITING_APPROVAL)
+        self.emit(
+            ApprovalRequested(
+                message_id=message_id, call_id=call.id, name=call.name, arguments=call.arguments
+            )
+        )
+        try:
+            decision, reason, by = await future
+        finally:
+            self._release(key)
+        if decision is Decision.ALLOW_SESSION:
+            self.session.session_approvals.add(call.name)
+        self.emit(
+            ApprovalResolved(
+                message_id=message_id,
+                call_id=call.id,
+                decision=decision.value,
+                reason=reason,
+                by=by,
+            )
+        )
+        return Verdict(allowed=decision is not Decision.DENY, reason=reason, asked=True)
+
+    def resolve(
+        self, call_id: str | None, decision: Decision, reason: str = "", by: str = ""
+    ) -> str:
+        """Decide the pending call ``call_id`` (None = the oldest); return its id.
+
+        Raises:
+            ConfigError: when no such call is waiting.
+        """
+        pending = self._find(call_id)
+        self._settle(pending, decision, reason, by)
+        return pending.call.id
+
+    def _settle(self, pending: PendingCall, decision: Decision, reason: str, by: str) -> None:
+        # Release at once, so status() shows the decision before the turn resumes.
+        self._release((self.session.session_id, pending.call.id))
+        if not pending.future.done():
+            pending.future.set_result((decision, reason, by))
+
+    def _release(self, key: tuple[str, str]) -> None:
+        self._pending.pop(key, None)
+        if self.session.state is SessionState.AWAITING_APPROVAL and not self._pending:
+            self.session.move(SessionState.RUNNING)
+
+    def _find(self, call_id: str | None) -> PendingCall:
+        if call_id is None:
+            if not self._pending:
+                raise ConfigError("no tool call is waiting for approval")
+            return next(iter(self._pending.values()))
+        pending = self._pending.get((self.session.session_id, call_id))
+        if pending is None:
+            waiting = ", ".join(k[1] for k in self._pending) or "none"
+            raise ConfigError(
+                f"tool call {call_id} is not waiting for approval (waiting: {waiting})"
+            )
+        return pending
+
+    def cancel_all(self, reason: str) -> None:
+        """Deny every pending call with ``reason``."""
+        for pending in tuple(self._pending.values()):
+            self._settle(pending, Decision.DENY, reason, "cancel")
+
+    def pending_tools(self) -> list[dict[str, Any]]:
+        """The waiting calls, oldest first, as ``status()['pending_tools']`` lists them."""
+        return [
+            {"call_id": p.call.id, "name": p.call.name, "arguments": p.call.arguments}
+            for p in self._pending.values()
+        ]
