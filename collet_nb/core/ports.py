@@ -133,6 +133,10 @@ class Journal(Protocol):
         """Store one record; ``durable`` records are on disk when this returns."""
         ...
 
+    def close(self) -> None:
+        """Release the storage (a later append may reopen it)."""
+        ...
+
 
 class Clock(Protocol):
     """Monotonic seconds (for idle times and cooldowns) and wall time (for records)."""

@@ -356,6 +356,7 @@ class SessionRunner:
         close = getattr(self.provider, "aclose", None)
         if callable(close):
             await close()
+        self.journal.close()
 
     # ── the drain ──
 

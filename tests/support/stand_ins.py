@@ -117,6 +117,9 @@ class MemoryJournal:
         if durable:
             self.durable.append(dict(record))
 
+    def close(self) -> None:
+        pass
+
 
 class FakeClock:
     """A clock tests move by hand."""
