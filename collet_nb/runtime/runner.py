@@ -133,7 +133,7 @@ class SessionRunner:
         self._turn_task: asyncio.Task[None] | None = None
         self._guard: Guard | None = None
         self._wake = asyncio.Event()
-        session.context.on_change = lambda op: self._journal({"kind": "context", **op})
+        session.context.on_change = lambda op: self.record({"kind": "context", **op})
 
     # ── subscribers and records ──
 
@@ -142,7 +142,8 @@ class SessionRunner:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _journal(self, record: dict[str, Any], *, durable: bool = False) -> None:
+    def record(self, record: dict[str, Any], *, durable: bool = False) -> None:
+        """Append one record to the journal, stamped with the wall time."""
         try:
             self.journal.append({**record, "at": self.clock.wall()}, durable=durable)
         except OSError as exc:
@@ -160,7 +161,7 @@ class SessionRunner:
         ):
             return
         if isinstance(event, JOURNALED):
-            self._journal({"kind": "event", "event": event.to_dict()})
+            self.record({"kind": "event", "event": event.to_dict()})
         for listener in tuple(self._listeners):
             try:
                 listener(event)
@@ -170,7 +171,7 @@ class SessionRunner:
 
     def _move(self, message_id: str, state: MessageState, error: str | None = None) -> None:
         msg = self.session.messages.move(message_id, state, error=error)
-        self._journal({"kind": "state", "id": msg.id, "state": state.value, "error": error})
+        self.record({"kind": "state", "id": msg.id, "state": state.value, "error": error})
         self.emit(MessageStateChanged(message_id=msg.id, state=state.value, error=error))
 
     # ── user actions ──
@@ -376,7 +377,7 @@ class SessionRunner:
             if msg is None:
                 return
             self.session.move(SessionState.RUNNING)
-            self._journal({"kind": "state", "id": msg.id, "state": msg.state.value, "error": None})
+            self.record({"kind": "state", "id": msg.id, "state": msg.state.value, "error": None})
             self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value))
             turn = asyncio.get_running_loop().create_task(self._run_turn(msg))
             self._turn_task = turn

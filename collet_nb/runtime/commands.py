@@ -1,0 +1,208 @@
+"""Runs slash commands against a channel's session: the same calls the buttons make.
+
+Each command returns the text to show (Markdown-friendly plain text). ``/wait`` and ``/panel``
+belong to the notebook UI and are handled there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from collet_nb.core.commands import Command, help_text
+from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLevel, WorkspaceScope
+from collet_nb.core.message import UserMessage
+from collet_nb.errors import ConfigError
+from collet_nb.runtime.hub import SessionHub
+from collet_nb.runtime.runner import SessionRunner
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a command did: text for the user, and the message it sent, if any."""
+
+    text: str
+    message: UserMessage | None = None
+
+
+def status_text(runner: SessionRunner) -> str:
+    """The ``/status`` lines."""
+    s = runner.status()
+    used, budget = s["context"]["used"], s["context"]["budget"]
+    lines = [
+        f"session {s['session_id'][:8]} · {s['state']} · agent {s['agent']} · "
+        f"{s['provider']}/{s['model']}",
+        f"approval {s['approval']} · workspace {s['workspace']} · streaming {s['streaming']}",
+        f"tokens {s['tokens']['prompt']} in / {s['tokens']['completion']} out · context "
+        f"{used}/{budget} ({100 * used // max(1, budget)}%) · iterations {s['iterations']}",
+        f"project {s['project_dir']}",
+    ]
+    queued = [m for m in s["messages"] if m["state"] == "queued"]
+    if queued:
+        lines.append(f"queue: {len(queued)} waiting")
+    if s["pending_plan"]:
+        lines.append("a plan waits: /approve [note] or /reject [reason]")
+    lines.extend(
+        f"tool call {p['name']} waits: /allow, /allow session or /deny [reason]"
+        for p in s["pending_tools"]
+    )
+    if runner.journal_error:
+        lines.append(f"warning: {runner.journal_error}")
+    return "\n".join(lines)
+
+
+class CommandRunner:
+    """Dispatches parsed commands for one channel of a hub."""
+
+    def __init__(self, hub: SessionHub, channel: ChannelId) -> None:
+        self.hub = hub
+        self.channel = channel
+        self._table: dict[str, Callable[[SessionRunner, Command], Outcome]] = {
+            "help": lambda r, c: Outcome(text=help_text()),
+            "status": lambda r, c: Outcome(text=status_text(r)),
+            "cancel": self._cancel,
+            "approve": lambda r, c: self._sent(r.approve_plan(c.text), "plan approved"),
+            "reject": self._reject,
+            "allow": lambda r, c: Outcome(
+                text=f"allowed {r.allow(for_session=bool(c.args))}"
+                + (" (and for the rest of the session)" if c.args else "")
+            ),
+            "deny": lambda r, c: Outcome(text=f"denied {r.deny(reason=c.text)}"),
+            "queue": self._queue,
+            "retry": lambda r, c: self._sent(r.retry(), "retrying"),
+            "stream": self._stream,
+            "workspace": self._workspace,
+            "approval": self._approval,
+            "agent": self._agent,
+            "model": self._model,
+            "new": self._new,
+            "sessions": self._sessions,
+            "resume": self._resume,
+            "compact": self._compact,
+            "cost": self._cost,
+            "clear": self._clear,
+            "tools": self._tools,
+            "save-plan": self._save_plan,
+        }
+
+    def run(self, command: Command) -> Outcome:
+        """Run ``command``.
+
+        Raises:
+            ConfigError: when the command cannot be done now (says why and what to do).
+        """
+        handler = self._table.get(command.name)
+        if handler is None:
+            raise ConfigError(f"/{command.name} is not available in this kernel yet")
+        return handler(self.hub.runner(self.channel), command)
+
+    @staticmethod
+    def _sent(msg: UserMessage, what: str) -> Outcome:
+        return Outcome(text=f"{what}: sent as {msg.id}", message=msg)
+
+    def _cancel(self, runner: SessionRunner, command: Command) -> Outcome:
+        ids = runner.cancel()
+        return Outcome(text=f"cancelled {', '.join(ids)}" if ids else "nothing to cancel")
+
+    def _reject(self, runner: SessionRunner, command: Command) -> Outcome:
+        runner.reject_plan(command.text)
+        return Outcome(text="plan rejected")
+
+    def _queue(self, runner: SessionRunner, command: Command) -> Outcome:
+        queued = runner.session.queue()
+        if not queued:
+            return Outcome(text="the queue is empty")
+        return Outcome(text="\n".join(f"{m.id}: {m.text[:80]}" for m in queued))
+
+    def _stream(self, runner: SessionRunner, command: Command) -> Outcome:
+        runner.session.streaming_level = StreamingLevel.parse(command.args[0], setting="/stream")
+        return Outcome(text=f"streaming {runner.session.streaming_level.value}")
+
+    def _workspace(self, runner: SessionRunner, command: Command) -> Outcome:
+        scope = WorkspaceScope.parse(command.args[0], setting="/workspace")
+        runner.session.workspace_scope = scope
+        return Outcome(text=f"workspace scope {scope.value}")
+
+    def _approval(self, runner: SessionRunner, command: Command) -> Outcome:
+        mode = ApprovalMode.parse(command.args[0], setting="/approval")
+        runner.settings = runner.settings.replace(approval=mode)
+        return Outcome(text=f"approval {mode.value}")
+
+    def _agent(self, runner: SessionRunner, command: Command) -> Outcome:
+        agent = AgentKind.parse(command.args[0], setting="/agent")
+        runner.session.agent_override = agent.value
+        return Outcome(text=f"agent {agent.value} for the next messages")
+
+    def _model(self, runner: SessionRunner, command: Command) -> Outcome:
+        runner.session.model_override = command.args[0]
+        return Outcome(text=f"model {command.args[0]} for the next messages")
+
+    def _new(self, runner: SessionRunner, command: Command) -> Outcome:
+        path = Path(command.args[0]) if command.args else None
+        fresh = self.hub.new(self.channel, path)
+        return Outcome(
+            text=f"new session {fresh.session.session_id[:8]} in {fresh.session.project_dir}"
+        )
+
+    def _sessions(self, runner: SessionRunner, command: Command) -> Outcome:
+        rows = []
+        for s in self.hub.sessions():
+            mark = "*" if s.session_id == runner.session.session_id else " "
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.modified))
+            extra = f", {s.interrupted} interrupted" if s.interrupted else ""
+            rows.append(
+                f"{mark} {s.session_id[:8]}  {when}  {s.messages} messages{extra}  "
+                f"{s.first_message[:50]!r}"
+            )
+        return Outcome(text="\n".join(rows) or "no sessions yet")
+
+    def _resume(self, runner: SessionRunner, command: Command) -> Outcome:
+        resumed = self.hub.resume(self.channel, command.args[0] if command.args else None)
+        n = len(resumed.session.messages)
+        return Outcome(text=f"resumed session {resumed.session.session_id[:8]} ({n} messages)")
+
+    def _compact(self, runner: SessionRunner, command: Command) -> Outcome:
+        if runner.session.busy:
+            raise ConfigError("/compact waits until the running turn ends; try again then")
+        done = runner.session.context.compact()
+        if done is None:
+            return Outcome(text="nothing to compact")
+        return Outcome(
+            text=f"compacted: {done.tokens_before} → {done.tokens_after} tokens "
+            f"({done.messages_removed} messages folded)"
+        )
+
+    def _cost(self, runner: SessionRunner, command: Command) -> Outcome:
+        t = runner.tokens
+        return Outcome(
+            text=f"{t.prompt + t.completion} tokens: {t.prompt} prompt, {t.completion} completion"
+        )
+
+    def _clear(self, runner: SessionRunner, command: Command) -> Outcome:
+        if runner.session.busy:
+            raise ConfigError("/clear waits until the running turn ends; /cancel first")
+        runner.session.context.truncate(0)
+        return Outcome(text="conversation cleared (the messages stay listed)")
+
+    def _tools(self, runner: SessionRunner, command: Command) -> Outcome:
+        specs = runner.tools.specs()
+        return Outcome(
+            text="\n".join(
+                f"{s.name}{' (read-only)' if s.read_only else ''}: {s.description.split('.')[0]}"
+                for s in specs
+            )
+        )
+
+    def _save_plan(self, runner: SessionRunner, command: Command) -> Outcome:
+        plan = runner.session.pending_plan
+        if plan is None:
+            raise ConfigError("no plan to save; send a message with `--agent architect` first")
+        project = Path(runner.session.project_dir)
+        stamp = time.strftime("%Y%m%d_%H%M%S")
+        target = Path(command.text) if command.text else Path("docs/plan") / f"plan_{stamp}.md"
+        target = target if target.is_absolute() else project / target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(plan.plan + "\n", encoding="utf-8")
+        return Outcome(text=f"plan saved to {target}")

@@ -1,0 +1,263 @@
+"""The sessions of one kernel: one per notebook channel, opened on first use, evicted when
+idle, reopened from the journal, replaced by ``/new``, all closed at kernel end.
+
+The hub knows how to build the parts of a runner (settings, provider, tools, journal); the
+magics, widgets and sidebar all reach sessions through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
+from collet_nb.adapters.procs import ProcessRegistry
+from collet_nb.adapters.tools import BuiltinTools
+from collet_nb.core.context import ConversationContext
+from collet_nb.core.kinds import ChannelId
+from collet_nb.core.message import MessageState
+from collet_nb.core.pool import SessionPool
+from collet_nb.core.ports import Provider
+from collet_nb.core.replay import replay
+from collet_nb.core.session import AgentSession
+from collet_nb.core.settings import Settings
+from collet_nb.errors import ConfigError
+from collet_nb.runtime.clock import SystemClock
+from collet_nb.runtime.factory import make_provider, new_session_id
+from collet_nb.runtime.runner import SessionRunner
+
+log = logging.getLogger("collet_nb")
+
+INTERRUPTED = "interrupted: the session ended during this turn; send `/retry` to run it again"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary:
+    """One journaled session, for ``/sessions``."""
+
+    session_id: str
+    project_dir: str
+    messages: int
+    first_message: str
+    interrupted: int
+    modified: float
+
+
+class SessionHub:
+    """Opens, finds, evicts and closes the sessions of this kernel.
+
+    Args:
+        settings: returns the effective settings for a project directory.
+        project_dir: the default project directory (the kernel's working directory).
+        processes: the kernel-wide registry of child process groups (bash, MCP servers).
+        provider_factory: builds the provider for settings (tests pass stand-ins).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[Path], Settings],
+        project_dir: Path,
+        processes: ProcessRegistry | None = None,
+        provider_factory: Callable[[Settings], Provider] = make_provider,
+    ) -> None:
+        self.settings_for = settings
+        self.project_dir = project_dir
+        self.processes = processes or ProcessRegistry()
+        self.provider_factory = provider_factory
+        self.clock = SystemClock()
+        self.pool = SessionPool(timeout_secs=settings(project_dir).session_timeout)
+        self.runners: dict[str, SessionRunner] = {}
+        self._last_id: dict[ChannelId, str] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._on_runner: list[Callable[[ChannelId, SessionRunner], None]] = []
+
+    def on_runner(self, listener: Callable[[ChannelId, SessionRunner], None]) -> None:
+        """Be told whenever a channel gets a (new, reopened or resumed) runner."""
+        self._on_runner.append(listener)
+
+    # ── finding and opening ──
+
+    def runner(self, channel: ChannelId) -> SessionRunner:
+        """The channel's runner: the live one, else reopened from its journal, else a new one."""
+        self.evict_stale()
+        session = self.pool.get(channel)
+        if session is not None:
+            return self.runners[session.session_id]
+        last = self._last_id.get(channel)
+        if last is not None:
+            return self._install(channel, self._restore(last))
+        return self._install(channel, self._open(self.project_dir))
+
+    def current(self, channel: ChannelId) -> SessionRunner | None:
+        """The channel's live runner, if it has one (never opens one)."""
+        session = self.pool.get(channel)
+        return self.runners.get(session.session_id) if session is not None else None
+
+    def new(self, channel: ChannelId, project_dir: Path | None = None) -> SessionRunner:
+        """Close the channel's session and start a fresh one (optionally in another directory).
+
+        Raises:
+            ConfigError: when ``project_dir`` is not a directory.
+        """
+        target = (project_dir or self.project_dir).expanduser().resolve()
+        if not target.is_dir():
+            raise ConfigError(f"/new: {target} is not a directory; give an existing folder")
+        self._retire(channel)
+        self._last_id.pop(channel, None)
+        return self._install(channel, self._open(target))
+
+    def resume(self, channel: ChannelId, session_id: str | None = None) -> SessionRunner:
+        """Reopen a journaled session (default: the latest one of this project) on ``channel``.
+
+        Raises:
+            ConfigError: when there is no such session.
+        """
+        if session_id is None:
+            mine = [s for s in self.sessions() if s.project_dir == str(self.project_dir)]
+            current = self.current(channel)
+            mine = [
+                s for s in mine if current is None or s.session_id != current.session.session_id
+            ]
+            if not mine:
+                raise ConfigError("no earlier session of this project to resume; see /sessions")
+            session_id = mine[0].session_id
+        matches = [s.session_id for s in self.sessions() if s.session_id.startswith(session_id)]
+        if len(matches) != 1:
+            raise ConfigError(
+                f"/resume {session_id}: {'no' if not matches else 'more than one'} session "
+                "matches; see /sessions for the ids"
+            )
+        self._retire(channel)
+        return self._install(channel, self._restore(matches[0]))
+
+    def sessions(self) -> list[SessionSummary]:
+        """Every journaled session under COLLET_HOME, newest first."""
+        folder = Path(self.settings_for(self.project_dir).home) / "sessions"
+        found = []
+        for path in folder.glob("*.jsonl"):
+            image = replay(read_records(path))
+            texts = [m.text for m in image.messages]
+            found.append(
+                SessionSummary(
+                    session_id=image.session_id or path.stem,
+                    project_dir=image.project_dir,
+                    messages=len(texts),
+                    first_message=texts[0] if texts else "",
+                    interrupted=len(image.interrupted()),
+                    modified=path.stat().st_mtime,
+                )
+            )
+        return sorted(found, key=lambda s: s.modified, reverse=True)
+
+    # ── building runners ──
+
+    def _parts(self, session: AgentSession, settings: Settings) -> dict[str, Any]:
+        tools = BuiltinTools(
+            project_dir=Path(session.project_dir),
+            scope=lambda: session.workspace_scope,
+            bash_timeout=settings.tool_timeout,
+            processes=self.processes,
+        )
+        return {
+            "settings": settings,
+            "provider": self.provider_factory(settings),
+            "tools": tools,
+            "journal": JsonlJournal(journal_path(Path(settings.home), session.session_id)),
+            "clock": self.clock,
+        }
+
+    def _open(self, project_dir: Path) -> SessionRunner:
+        settings = self.settings_for(project_dir)
+        session = AgentSession(
+            session_id=new_session_id(),
+            project_dir=str(project_dir),
+            context=ConversationContext(system_prompt="", budget=settings.context_budget),
+            streaming_level=settings.streaming,
+            workspace_scope=settings.workspace,
+            last_activity=self.clock.monotonic(),
+        )
+        parts = self._parts(session, settings)
+        parts["journal"].append(
+            {
+                "kind": "session",
+                "session_id": session.session_id,
+                "project_dir": session.project_dir,
+                "provider": settings.provider,
+                "model": settings.model,
+                "at": self.clock.wall(),
+                "version": 1,
+            },
+            durable=True,
+        )
+        return SessionRunner(session=session, **parts)
+
+    def _restore(self, session_id: str) -> SessionRunner:
+        """Rebuild a runner from its journal; messages left mid-way become failed (retryable)."""
+        settings0 = self.settings_for(self.project_dir)
+        image = replay(read_records(journal_path(Path(settings0.home), session_id)))
+        project = Path(image.project_dir or self.project_dir)
+        settings = self.settings_for(project)
+        context = ConversationContext(system_prompt="", budget=settings.context_budget)
+        context.messages = list(image.context)
+        session = AgentSession(
+            session_id=session_id,
+            project_dir=str(project),
+            context=context,
+            streaming_level=settings.streaming,
+            workspace_scope=settings.workspace,
+            last_activity=self.clock.monotonic(),
+            messages=image.messages,
+        )
+        runner = SessionRunner(session=session, **self._parts(session, settings))
+        for msg in image.interrupted():
+            if msg.state is MessageState.QUEUED:
+                session.messages.move(msg.id, MessageState.RUNNING)
+            runner.record({"kind": "state", "id": msg.id, "state": "failed", "error": INTERRUPTED})
+            session.messages.move(msg.id, MessageState.FAILED, error=INTERRUPTED)
+        context.repair("not run: the session ended before this call finished")
+        return runner
+
+    def _install(self, channel: ChannelId, runner: SessionRunner) -> SessionRunner:
+        self.pool.insert(channel, runner.session)
+        self.runners[runner.session.session_id] = runner
+        self._last_id[channel] = runner.session.session_id
+        for listener in tuple(self._on_runner):
+            try:
+                listener(channel, runner)
+            except Exception:
+                log.exception("collet: runner listener failed")
+        return runner
+
+    # ── closing ──
+
+    def _retire(self, channel: ChannelId) -> None:
+        session = self.pool.remove(channel)
+        if session is not None:
+            self._close_later(self.runners.pop(session.session_id))
+
+    def _close_later(self, runner: SessionRunner) -> None:
+        task = asyncio.get_running_loop().create_task(runner.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def evict_stale(self) -> list[ChannelId]:
+        """Evict sessions idle past COLLET_SESSION_TIMEOUT; they reopen from the journal."""
+        evicted = self.pool.evict_stale(self.clock.monotonic())
+        for _channel, session in evicted:
+            runner = self.runners.pop(session.session_id)
+            runner.record({"kind": "evicted", "session_id": session.session_id})
+            self._close_later(runner)
+        return [channel for channel, _ in evicted]
+
+    async def aclose(self) -> None:
+        """Close every session and wait for the closing to finish (idempotent)."""
+        runners = list(self.runners.values())
+        self.runners.clear()
+        for channel in self.pool.channels():
+            self.pool.remove(channel)
+        await asyncio.gather(*(r.aclose() for r in runners), *self._closing, return_exceptions=True)

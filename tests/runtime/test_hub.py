@@ -1,0 +1,203 @@
+"""One session per notebook: open, evict, reopen from the journal, /new, /resume, commands."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from collet_nb.core.commands import parse_command
+from collet_nb.core.kinds import ChannelId
+from collet_nb.core.settings import Settings
+from collet_nb.errors import ConfigError, ProviderError
+from collet_nb.runtime.commands import CommandRunner
+from collet_nb.runtime.hub import SessionHub
+from tests.support.stand_ins import FunctionModel, last_user, text
+
+NB = ChannelId.new("jupyter", "nb.ipynb")
+
+
+def make_hub(tmp_path, reply=None, **settings) -> SessionHub:
+    settings.setdefault("approval", "yolo")
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    return SessionHub(
+        settings=lambda _p: Settings(home=str(tmp_path / "home"), **settings),
+        project_dir=project,
+        provider_factory=lambda s: FunctionModel(reply or (lambda r: text(f"re {last_user(r)}"))),
+    )
+
+
+def command(hub: SessionHub, line: str):
+    return CommandRunner(hub, NB).run(parse_command(line))
+
+
+def test_a_notebook_gets_one_session_that_is_reused(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        first = hub.runner(NB)
+        assert hub.runner(NB) is first
+        first.send("hi")
+        await first.wait_idle()
+        await hub.aclose()
+        return first
+
+    first = asyncio.run(main())
+    assert first.status()["messages"][0]["state"] == "answered"
+
+
+def test_an_evicted_session_reopens_from_its_journal_with_its_history(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path, session_timeout=60)
+        runner = hub.runner(NB)
+        runner.send("remember the number 7")
+        await runner.wait_idle()
+        hub.clock = type(hub.clock)()
+        runner.session.last_activity -= 61
+        assert hub.evict_stale() == [NB]
+        again = hub.runner(NB)
+        assert again is not runner
+        again.send("what was it?")
+        await again.wait_idle()
+        await hub.aclose()
+        return runner, again
+
+    runner, again = asyncio.run(main())
+    assert again.session.session_id == runner.session.session_id
+    assert [m["state"] for m in again.status()["messages"]] == ["answered", "answered"]
+    contents = [m.content for m in again.session.context.messages]
+    assert contents[:2] == ["remember the number 7", "re remember the number 7"]
+
+
+def test_a_message_interrupted_by_a_crash_comes_back_failed_and_retryable(tmp_path):
+    async def crash():
+        hub = make_hub(tmp_path, reply=lambda r: ProviderError("never reached"))
+        runner = hub.runner(NB)
+        runner.provider.gate = asyncio.Event()  # the turn hangs: then the "kernel dies"
+        runner.send("long job")
+        runner.send("queued job")
+        await asyncio.sleep(0)
+        runner.journal.close()  # what the OS does to a killed kernel's files; nothing else runs
+        return runner.session.session_id
+
+    sid = asyncio.run(crash())
+
+    async def resume():
+        hub = make_hub(tmp_path)
+        runner = hub.resume(NB, sid[:8])
+        states = [(m["text"], m["state"]) for m in runner.status()["messages"]]
+        error = runner.status()["messages"][0]["error"]
+        runner.retry()
+        await runner.wait_idle()
+        await hub.aclose()
+        return states, error, runner
+
+    states, error, runner = asyncio.run(resume())
+    assert states == [("long job", "failed"), ("queued job", "failed")]
+    assert "/retry" in error
+    assert runner.status()["messages"][-1]["state"] == "answered"
+
+
+def test_new_starts_a_fresh_session_and_closes_the_old_one(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        old = hub.runner(NB)
+        old.send("hello")
+        await old.wait_idle()
+        out = command(hub, "/new")
+        fresh = hub.runner(NB)
+        listing = command(hub, "/sessions").text
+        await hub.aclose()
+        return old, fresh, out.text, listing
+
+    old, fresh, out, listing = asyncio.run(main())
+    assert fresh is not old
+    assert fresh.status()["messages"] == []
+    assert out.startswith("new session")
+    assert old.session.session_id[:8] in listing
+    assert fresh.session.session_id[:8] in listing
+
+
+def test_new_with_a_missing_directory_says_so(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        with pytest.raises(ConfigError, match="not a directory"):
+            command(hub, f"/new {tmp_path / 'nope'}")
+        await hub.aclose()
+
+    asyncio.run(main())
+
+
+def test_settings_commands_change_what_the_next_turn_uses(tmp_path):
+    seen = []
+
+    def reply(request):
+        seen.append((request.model, len(request.tools)))
+        return text("ok")
+
+    async def main():
+        hub = make_hub(tmp_path, reply=reply)
+        runner = hub.runner(NB)
+        assert command(hub, "/model small-model").text == "model small-model for the next messages"
+        command(hub, "/agent ask")
+        command(hub, "/approval manual")
+        command(hub, "/workspace full")
+        command(hub, "/stream compact")
+        runner.send("hi")
+        await runner.wait_idle()
+        status = runner.status()
+        await hub.aclose()
+        return status
+
+    status = asyncio.run(main())
+    assert seen == [("small-model", 0)]
+    assert (status["model"], status["agent"], status["approval"]) == (
+        "small-model",
+        "ask",
+        "manual",
+    )
+    assert (status["workspace"], status["streaming"]) == ("full", "compact")
+
+
+def test_status_queue_cost_and_save_plan_answer_in_plain_text(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path, reply=lambda r: text("1. do it"))
+        runner = hub.runner(NB)
+        runner.send("plan it", agent="architect")
+        await runner.wait_idle()
+        out = {c: command(hub, c).text for c in ("/status", "/queue", "/cost", "/save-plan")}
+        await hub.aclose()
+        return out
+
+    out = asyncio.run(main())
+    assert "awaiting_plan" in out["/status"]
+    assert "/approve" in out["/status"]
+    assert out["/queue"] == "the queue is empty"
+    assert out["/cost"].endswith("completion")
+    saved = out["/save-plan"].removeprefix("plan saved to ")
+    assert saved.startswith(str(tmp_path / "project" / "docs" / "plan" / "plan_"))
+    assert Path(saved).read_text() == "1. do it\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("/frobnicate", "/help"),
+        ("/stream medium", "compact|full"),
+        ("/approval", "yolo|auto|manual"),
+        ("/allow forever", "[session]"),
+        ("status", "starts with '/'"),
+    ],
+)
+def test_bad_commands_get_one_line_naming_the_valid_choices(line, hint):
+    with pytest.raises(ConfigError) as info:
+        parse_command(line)
+    assert hint in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_aliases_map_to_their_command():
+    assert parse_command("/y looks good").name == "approve"
+    assert parse_command("/y looks good").text == "looks good"
+    assert parse_command("/stop").name == "cancel"
+    assert parse_command("/cancel-plan").name == "reject"
+    assert parse_command("/STREAM Full").args == ("full",)
