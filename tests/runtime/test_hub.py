@@ -1,6 +1,8 @@
 """One session per notebook: open, evict, reopen from the journal, /new, /resume, commands."""
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from collet_nb.core.commands import parse_command
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError, ProviderError
+from collet_nb.errors import ConfigError
 from collet_nb.runtime.commands import CommandRunner
 from collet_nb.runtime.hub import SessionHub
 from tests.support.stand_ins import FunctionModel, last_user, text
@@ -68,18 +70,46 @@ def test_an_evicted_session_reopens_from_its_journal_with_its_history(tmp_path):
     assert contents[:2] == ["remember the number 7", "re remember the number 7"]
 
 
-def test_a_message_interrupted_by_a_crash_comes_back_failed_and_retryable(tmp_path):
-    async def crash():
-        hub = make_hub(tmp_path, reply=lambda r: ProviderError("never reached"))
-        runner = hub.runner(NB)
-        runner.provider.gate = asyncio.Event()  # the turn hangs: then the "kernel dies"
-        runner.send("long job")
-        runner.send("queued job")
-        await asyncio.sleep(0)
-        runner.journal.close()  # what the OS does to a killed kernel's files; nothing else runs
-        return runner.session.session_id
+CRASHING_KERNEL = """
+import asyncio, sys
+from pathlib import Path
+from collet_nb.core.kinds import ChannelId
+from collet_nb.core.settings import Settings
+from collet_nb.runtime.hub import SessionHub
+from tests.support.stand_ins import FunctionModel, text
 
-    sid = asyncio.run(crash())
+async def main():
+    home, project = sys.argv[1], Path(sys.argv[2])
+    model = FunctionModel(lambda r: text("never"))
+    model.gate = asyncio.Event()  # the first turn hangs until the process is killed
+    hub = SessionHub(settings=lambda p: Settings(home=home), project_dir=project,
+                     provider_factory=lambda s: model)
+    runner = hub.runner(ChannelId.new("jupyter", "nb.ipynb"))
+    runner.send("long job")
+    runner.send("queued job")
+    await asyncio.sleep(0.05)
+    print(runner.session.session_id, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_a_message_interrupted_by_a_crash_comes_back_failed_and_retryable(tmp_path):
+    (tmp_path / "project").mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_KERNEL, str(tmp_path / "home"), str(tmp_path / "project")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        sid = proc.stdout.readline().strip()
+    finally:
+        proc.kill()  # SIGKILL: nothing in the process gets to run
+        proc.wait(timeout=10)
+        proc.stdout.close()
+    assert sid
 
     async def resume():
         hub = make_hub(tmp_path)
