@@ -143,3 +143,55 @@ def help_text() -> str:
         names = " ".join(f"/{n}" for n in (spec.name, *spec.aliases))
         rows.append(f"{(names + ' ' + spec.usage).strip():<42} {spec.summary}")
     return "\n".join(rows)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellFlags:
+    """The flags of a ``%%collet`` line.
+
+    Attributes:
+        agent: ``--agent code|architect|ask``.
+        model: ``--model NAME``.
+        wait: ``--wait``: block the cell until the session is idle or needs a decision.
+    """
+
+    agent: str | None = None
+    model: str | None = None
+    wait: bool = False
+
+
+CELL_USAGE = "%%collet [--agent code|architect|ask] [--model NAME] [--wait]"
+
+
+def parse_cell_flags(line: str) -> CellFlags:
+    """Parse the flags after ``%%collet``.
+
+    Raises:
+        ConfigError: for an unknown flag or a missing/invalid value, with the usage line.
+    """
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}; usage: {CELL_USAGE}") from None
+    values: dict[str, str | None] = {"agent": None, "model": None}
+    wait = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, inline = word.partition("=")
+        if name == "--wait" and not eq:
+            wait = True
+        elif name in ("--agent", "--model"):
+            value = inline if eq else (words[i + 1] if i + 1 < len(words) else "")
+            if not eq:
+                i += 1
+            if not value or value.startswith("--"):
+                raise ConfigError(f"{name} needs a value; usage: {CELL_USAGE}", key=name)
+            values[name[2:]] = value
+        else:
+            raise ConfigError(f"unknown flag {word!r}; usage: {CELL_USAGE}", key=word)
+        i += 1
+    agent = values["agent"]
+    if agent is not None and agent.lower() not in ("code", "architect", "ask"):
+        raise ConfigError(f"--agent takes code|architect|ask, not {agent!r}", key="--agent")
+    return CellFlags(agent=agent.lower() if agent else None, model=values["model"], wait=wait)

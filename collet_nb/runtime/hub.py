@@ -67,7 +67,7 @@ class SessionHub:
     ) -> None:
         self.settings_for = settings
         self.project_dir = project_dir
-        self.processes = processes or ProcessRegistry()
+        self.processes = processes if processes is not None else ProcessRegistry()
         self.provider_factory = provider_factory
         self.clock = SystemClock()
         self.pool = SessionPool(timeout_secs=settings(project_dir).session_timeout)

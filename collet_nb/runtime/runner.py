@@ -124,7 +124,7 @@ class SessionRunner:
         self.gate = ApprovalGate(
             session=session, mode=lambda: self.settings.approval, emit=self.emit
         )
-        self.approver: Approver = approver or self.gate
+        self.approver: Approver = approver if approver is not None else self.gate
         self.tokens = TokenCounter()
         self.iterations = 0
         self.journal_error: str | None = None

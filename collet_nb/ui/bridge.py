@@ -1,0 +1,152 @@
+"""The comm bridge between the kernel's session and the JupyterLab sidebar.
+
+Each open comm gets a status snapshot, then every event of this notebook's session; requests
+from the sidebar go through the same runner calls and slash commands as the widgets. Bad
+messages get an error reply, never an exception in the kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from collet_nb.core.commands import parse_command
+from collet_nb.core.events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    Event,
+    MessageStateChanged,
+    PlanReady,
+    PlanResolved,
+    StatusUpdate,
+    TurnFinished,
+)
+from collet_nb.core.kinds import ChannelId
+from collet_nb.errors import ColletError
+from collet_nb.runtime.runner import SessionRunner
+from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION, ProtocolError, check_request
+
+if TYPE_CHECKING:
+    from collet_nb.ui.extension import ColletExtension
+
+log = logging.getLogger("collet_nb")
+
+# Events after which the sidebar also gets a fresh status snapshot.
+SNAPSHOT_AFTER = (
+    MessageStateChanged,
+    ApprovalRequested,
+    ApprovalResolved,
+    PlanReady,
+    PlanResolved,
+    StatusUpdate,
+    TurnFinished,
+)
+
+
+class Bridge:
+    """One sidebar connection (one comm)."""
+
+    def __init__(self, extension: ColletExtension, comm: Any) -> None:
+        self.extension = extension
+        self.comm = comm
+        self._unsubscribe: Any = None
+        self.attach(extension.runner())
+        comm.on_msg(self.on_msg)
+        comm.on_close(lambda _msg: self.detach())
+
+    def attach(self, runner: SessionRunner) -> None:
+        """Follow ``runner`` (the notebook's current session) and send its status."""
+        self.detach()
+        self.runner = runner
+        self._unsubscribe = runner.subscribe(self.on_event)
+        self.send_status()
+
+    def detach(self) -> None:
+        """Stop following events."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def send_status(self) -> None:
+        """Send a full status snapshot."""
+        self._send({"type": "status", "status": self.runner.status()})
+
+    def on_event(self, event: Event) -> None:
+        """Forward one event (and a snapshot after state changes)."""
+        self._send({"type": "event", "event": event.to_dict()})
+        if isinstance(event, SNAPSHOT_AFTER):
+            self.send_status()
+
+    def on_msg(self, msg: dict[str, Any]) -> None:
+        """Handle one sidebar request; every outcome gets a reply."""
+        data = msg.get("content", {}).get("data")
+        request_id = data.get("request_id") if isinstance(data, dict) else None
+        try:
+            request = check_request(data)
+            text = self._handle(request)
+        except (ProtocolError, ColletError) as exc:
+            self._reply(request_id, ok=False, text=str(exc))
+        except Exception as exc:  # a kernel-side bug must not take the comm down
+            log.exception("collet: sidebar request failed")
+            self._reply(request_id, ok=False, text=f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self._reply(request_id, ok=True, text=text)
+
+    def _handle(self, request: Any) -> str:
+        kind = request["type"]
+        if kind == "hello":
+            self.send_status()
+            return "ok"
+        if kind == "send":
+            msg = self.extension.runner().send(
+                request["text"], agent=request.get("agent"), model=request.get("model")
+            )
+            return f"sent as {msg.id}"
+        outcome = self.extension.commands.run(parse_command(request["text"]))
+        return outcome.text
+
+    def _reply(self, request_id: str | None, *, ok: bool, text: str) -> None:
+        self._send({"type": "reply", "request_id": request_id, "ok": ok, "text": text})
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        try:
+            self.comm.send({"protocol_version": PROTOCOL_VERSION, **payload})
+        except Exception:  # a closed comm: the sidebar is gone
+            log.debug("collet: comm send failed", exc_info=True)
+            self.detach()
+
+
+_BRIDGES: list[Bridge] = []
+_HANDLERS: dict[str, Any] = {}
+
+
+def register_comm_target(extension: ColletExtension) -> None:
+    """Register the ``collet`` comm target; the sidebar opens comms on it."""
+    from comm import get_comm_manager
+
+    def on_open(comm: Any, _msg: dict[str, Any]) -> None:
+        _BRIDGES.append(Bridge(extension, comm))
+
+    def follow(channel: ChannelId, runner: SessionRunner) -> None:
+        if channel == extension.channel:
+            for bridge in _BRIDGES:
+                bridge.attach(runner)
+
+    extension.hub.on_runner(follow)
+    _HANDLERS[COMM_TARGET] = on_open
+    get_comm_manager().register_target(COMM_TARGET, on_open)
+
+
+def unregister_comm_target(extension: ColletExtension) -> None:
+    """Remove the comm target and drop every bridge."""
+    try:
+        from comm import get_comm_manager
+
+        handler = _HANDLERS.pop(COMM_TARGET, None)
+        if handler is not None:
+            get_comm_manager().unregister_target(COMM_TARGET, handler)
+    except Exception:  # not registered, or comm missing outside a kernel
+        log.debug("collet: no comm target to unregister", exc_info=True)
+    for bridge in _BRIDGES:
+        bridge.detach()
+    _BRIDGES.clear()

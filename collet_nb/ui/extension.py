@@ -1,0 +1,135 @@
+"""The loaded extension of one IPython shell: the hub, the channel of this notebook, the
+magics, the comm target and the kernel hooks. Loading is idempotent and starts no process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from collet_nb.adapters.config import load_settings
+from collet_nb.adapters.procs import ProcessRegistry
+from collet_nb.adapters.watchdog import Watchdog
+from collet_nb.core.kinds import ChannelId
+from collet_nb.core.settings import Settings
+from collet_nb.runtime.commands import CommandRunner
+from collet_nb.runtime.hub import SessionHub
+from collet_nb.runtime.runner import SessionRunner
+from collet_nb.ui.lifecycle import KernelHooks
+from collet_nb.ui.traits import traitlet_overrides
+
+# The loaded extension (at most one per process: one kernel, one shell).
+_ACTIVE: dict[str, ColletExtension] = {}
+
+
+def notebook_channel(shell: Any) -> ChannelId:
+    """This notebook's channel: the server's session name (the notebook path), else kernel id."""
+    name = os.environ.get("JPY_SESSION_NAME")
+    if not name:
+        kernel = getattr(shell, "kernel", None)
+        name = getattr(kernel, "ident", None) or f"pid-{os.getpid()}"
+        try:
+            from ipykernel.connect import get_connection_file
+
+            name = Path(get_connection_file()).stem.removeprefix("kernel-")
+        except Exception:  # not in a kernel (a plain IPython shell, a test)
+            pass
+    return ChannelId.new("jupyter", str(name))
+
+
+class ColletExtension:
+    """Everything ``%load_ext collet_nb`` sets up for one shell."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.overrides = traitlet_overrides(shell.config)
+        self.processes = ProcessRegistry()
+        self.watchdog = Watchdog()
+        self.processes.add_listener(self.watchdog.listener)
+        self.hub = SessionHub(
+            settings=self.settings, project_dir=Path.cwd(), processes=self.processes
+        )
+        self.channel = notebook_channel(shell)
+        self.commands = CommandRunner(self.hub, self.channel)
+        self.hooks: KernelHooks | None = None
+        self.last_interrupt = 0.0
+
+    def settings(self, project_dir: Path) -> Settings:
+        """The effective settings for ``project_dir`` (files < traitlets < environment)."""
+        return load_settings(project_dir=project_dir, overrides=self.overrides)
+
+    def runner(self) -> SessionRunner:
+        """This notebook's session runner (opened on first use)."""
+        return self.hub.runner(self.channel)
+
+    def install(self) -> None:
+        """Register the magics, the comm target and the kernel hooks."""
+        from collet_nb.ui.magic import ColletMagics
+
+        self.shell.register_magics(ColletMagics(self.shell, extension=self))
+        kernel = getattr(self.shell, "kernel", None)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+        self.hooks = KernelHooks(
+            kernel=kernel,
+            loop=loop,
+            close=self.hub.aclose,
+            processes=self.processes,
+            watchdog=self.watchdog,
+        )
+        self.hooks.install()
+        if kernel is not None:
+            from collet_nb.ui.bridge import register_comm_target
+
+            register_comm_target(self)
+
+    def uninstall(self) -> None:
+        """Undo :meth:`install` and close every session and child process."""
+        magics = self.shell.magics_manager.magics
+        for kind in ("line", "cell"):
+            magics[kind].pop("collet", None)
+        from collet_nb.ui.bridge import unregister_comm_target
+
+        unregister_comm_target(self)
+        if self.hooks is not None:
+            self._close_now()
+            self.hooks.uninstall()
+
+    def _close_now(self) -> None:
+        loop = self.hooks.loop if self.hooks else None
+        if loop is not None and loop.is_running():
+            # Called from a cell on the running loop: close in the background, kill now.
+            task = loop.create_task(self.hub.aclose())
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        if self.hooks is not None:
+            self.hooks.stop_children()
+
+
+def load(shell: Any) -> ColletExtension:
+    """Install the extension in ``shell`` once; a second load returns the same one."""
+    current = _ACTIVE.get("shell")
+    if current is not None and current.shell is shell:
+        return current
+    if current is not None:
+        unload(current.shell)
+    extension = ColletExtension(shell)
+    extension.install()
+    _ACTIVE["shell"] = extension
+    return extension
+
+
+def unload(shell: Any) -> None:
+    """Remove the extension from ``shell`` (no error if it was not loaded)."""
+    current = _ACTIVE.get("shell")
+    if current is not None and current.shell is shell:
+        del _ACTIVE["shell"]
+        current.uninstall()
+
+
+def active() -> ColletExtension | None:
+    """The loaded extension, if any."""
+    return _ACTIVE.get("shell")

@@ -1,0 +1,142 @@
+"""``%collet`` / ``%%collet``: parse, then dispatch to the session; the cell returns at once.
+
+A ColletError is shown as its message alone (one line); anything else keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from collet_nb.core.commands import CellFlags, Command, parse_cell_flags, parse_command
+from collet_nb.core.session import SessionState
+from collet_nb.errors import ColletError, ConfigError
+from collet_nb.runtime.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from collet_nb.ui.extension import ColletExtension
+
+# A second kernel interrupt within this many seconds of the first, during /wait, also cancels
+# the running turn.
+DOUBLE_INTERRUPT_SECONDS = 3.0
+
+USAGE = (
+    "usage: `%collet TEXT`, `%collet /COMMAND` (see `%collet /help`), or a cell starting with "
+    "`%%collet [--agent code|architect|ask] [--model NAME] [--wait]`"
+)
+
+
+@magics_class
+class ColletMagics(Magics):
+    """The ``collet`` line and cell magic."""
+
+    def __init__(self, shell: Any, *, extension: ColletExtension) -> None:
+        super().__init__(shell)
+        self.extension = extension
+
+    @line_cell_magic
+    def collet(self, line: str, cell: str | None = None) -> None:
+        """Send a message to this notebook's agent session, or run a slash command."""
+        try:
+            self._dispatch(line, cell)
+        except ColletError as exc:
+            print(f"collet: {exc}", file=sys.stderr)
+
+    def _dispatch(self, line: str, cell: str | None) -> None:
+        if cell is None:
+            text = line.strip()
+            if not text:
+                raise ConfigError(USAGE)
+            if text.startswith("/"):
+                self._command(parse_command(text))
+            else:
+                self._send(text, CellFlags())
+            return
+        flags = parse_cell_flags(line)
+        if not cell.strip():
+            raise ConfigError("the cell is empty; write the message below `%%collet`")
+        self._send(cell.strip(), flags)
+
+    def _send(self, text: str, flags: CellFlags) -> None:
+        runner = self.extension.runner()
+        msg = runner.send(text, agent=flags.agent, model=flags.model)
+        self._show(runner, msg.id)
+        if flags.wait:
+            self._wait(runner, None)
+
+    def _show(self, runner: SessionRunner, message_id: str) -> None:
+        from collet_nb.ui.widgets import MessageView
+
+        display(MessageView(runner, message_id))
+
+    def _command(self, command: Command) -> None:
+        runner = self.extension.runner()
+        if command.name == "wait":
+            self._wait(runner, _seconds(command))
+            return
+        if command.name == "panel":
+            from collet_nb.ui.widgets import SessionPanel
+
+            display(SessionPanel(runner))
+            return
+        outcome = self.extension.commands.run(command)
+        print(outcome.text)
+        if outcome.message is not None:
+            self._show(self.extension.runner(), outcome.message.id)
+
+    def _wait(self, runner: SessionRunner, seconds: float | None) -> None:
+        """Block this cell until the session is idle or needs a decision (or ``seconds``)."""
+        import nest_asyncio
+
+        loop = asyncio.get_event_loop()
+        nest_asyncio.apply(loop)  # only now, never at load (DESIGN.md)
+        before = {m.id: m.state for m in runner.session.messages}
+        try:
+            state = loop.run_until_complete(runner.wait_idle(seconds))
+        except asyncio.TimeoutError:
+            print(f"still {runner.session.state.value} after {seconds:g} s")
+            return
+        except KeyboardInterrupt:
+            now = time.monotonic()
+            if now - self.extension.last_interrupt < DOUBLE_INTERRUPT_SECONDS:
+                ids = runner.cancel()
+                print(f"wait interrupted twice: cancelled {', '.join(ids) or 'nothing'}")
+            else:
+                print(
+                    "wait interrupted; the agent goes on (interrupt again within "
+                    f"{DOUBLE_INTERRUPT_SECONDS:g} s to cancel the turn)"
+                )
+            self.extension.last_interrupt = now
+            return
+        for m in runner.session.messages:
+            if m.state.terminal and before.get(m.id) is not m.state:
+                print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
+        print(_state_line(runner, state))
+
+
+def _seconds(command: Command) -> float | None:
+    if not command.args:
+        return None
+    try:
+        value = float(command.args[0])
+    except ValueError:
+        raise ConfigError(f"/wait takes a number of seconds, not {command.args[0]!r}") from None
+    if value <= 0:
+        raise ConfigError("/wait takes a positive number of seconds")
+    return value
+
+
+def _state_line(runner: SessionRunner, state: SessionState) -> str:
+    if state is SessionState.AWAITING_APPROVAL:
+        calls = runner.status()["pending_tools"]
+        names = ", ".join(f"{c['name']} {c['arguments']}" for c in calls)
+        return f"awaiting approval: {names} — `%collet /allow`, `/allow session` or `/deny`"
+    if state is SessionState.AWAITING_PLAN:
+        plan = runner.status()["pending_plan"] or ""
+        return f"awaiting plan approval — `%collet /approve` or `/reject`:\n{plan}"
+    return "idle"

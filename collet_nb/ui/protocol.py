@@ -1,0 +1,93 @@
+"""The sidebar's comm protocol (target ``collet``), typed once; mirrored by
+labextension/src/protocol.ts. Every message carries ``protocol_version``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+PROTOCOL_VERSION = 1
+COMM_TARGET = "collet"
+
+
+class StatusMessage(TypedDict):
+    """Kernel → sidebar: a full ``collet_nb.status()`` snapshot."""
+
+    protocol_version: int
+    type: Literal["status"]
+    status: dict[str, Any]
+
+
+class EventMessage(TypedDict):
+    """Kernel → sidebar: one runtime event (``Event.to_dict()``)."""
+
+    protocol_version: int
+    type: Literal["event"]
+    event: dict[str, Any]
+
+
+class ReplyMessage(TypedDict):
+    """Kernel → sidebar: the outcome of a request (``ok`` False carries the error)."""
+
+    protocol_version: int
+    type: Literal["reply"]
+    request_id: str | None
+    ok: bool
+    text: str
+
+
+class SendRequest(TypedDict, total=False):
+    """Sidebar → kernel: send a message to the session."""
+
+    protocol_version: int
+    type: Literal["send"]
+    request_id: str
+    text: str
+    agent: str
+    model: str
+
+
+class CommandRequest(TypedDict, total=False):
+    """Sidebar → kernel: run a slash command (``/approve``, ``/allow session`` …)."""
+
+    protocol_version: int
+    type: Literal["command"]
+    request_id: str
+    text: str
+
+
+class HelloRequest(TypedDict, total=False):
+    """Sidebar → kernel: ask for a status snapshot."""
+
+    protocol_version: int
+    type: Literal["hello"]
+    request_id: str
+
+
+class ProtocolError(ValueError):
+    """A malformed or unknown sidebar message."""
+
+
+def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest:
+    """Validate a sidebar message.
+
+    Raises:
+        ProtocolError: saying what is wrong, for the error reply.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError("a message must be a JSON object")
+    version = data.get("protocol_version")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"protocol_version {version!r} is not supported (the kernel speaks "
+            f"{PROTOCOL_VERSION}); reload the page after upgrading collet_nb"
+        )
+    kind = data.get("type")
+    if kind not in ("send", "command", "hello"):
+        raise ProtocolError(f"unknown message type {kind!r}; expected send, command or hello")
+    if kind in ("send", "command") and not isinstance(data.get("text"), str):
+        raise ProtocolError(f"a {kind} message needs a text string")
+    for key in ("request_id", "agent", "model"):
+        if key in data and not isinstance(data[key], str):
+            raise ProtocolError(f"{key} must be a string")
+    return data  # type: ignore[return-value]  # checked above

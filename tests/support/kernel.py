@@ -1,0 +1,126 @@
+"""A real ipykernel driven by jupyter_client, for end-to-end tests.
+
+``KernelHarness.execute`` runs a cell and returns its reply and outputs; every iopub message
+is also kept in ``messages`` so tests can watch widget comm updates that arrive after a cell
+went idle, and ``wait_for`` waits (bounded) for one.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class KernelHarness:
+    """One kernel, its client and everything it published."""
+
+    def __init__(self, *, cwd: Path, env: dict[str, str] | None = None) -> None:
+        kernel_env = {
+            **os.environ,
+            "COLLET_DEMO_PACE": "0",
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
+        self.km = KernelManager(kernel_name="python3")
+        self.km.kernel_cmd = None
+        self.km.kernel_spec.argv[0] = sys.executable  # the test venv's interpreter
+        self.km.start_kernel(cwd=str(cwd), env=kernel_env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.messages: list[dict[str, Any]] = []
+
+    @property
+    def pid(self) -> int:
+        return self.km.provisioner.pid  # type: ignore[union-attr]
+
+    def _pump(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+        except queue.Empty:
+            return None
+        self.messages.append(msg)
+        return msg
+
+    def execute(self, code: str, *, timeout: float = 60) -> tuple[dict[str, Any], list[Any]]:
+        """Run ``code``; return (execute_reply content, [outputs of this cell])."""
+        msg_id = self.kc.execute(code)
+        deadline = time.monotonic() + timeout
+        outputs: list[Any] = []
+        while time.monotonic() < deadline:
+            msg = self._pump(0.2)
+            if msg is None or msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind in ("stream", "execute_result", "display_data", "error"):
+                outputs.append(msg["content"])
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                reply = self.kc.get_shell_msg(timeout=timeout)
+                return reply["content"], outputs
+        raise TimeoutError(f"cell did not finish in {timeout} s: {code[:60]!r}")
+
+    def text(self, outputs: list[Any]) -> str:
+        """The stream text and text/plain of ``outputs``."""
+        parts = []
+        for out in outputs:
+            if "text" in out:
+                parts.append(out["text"])
+            elif "data" in out and "text/plain" in out["data"]:
+                parts.append(out["data"]["text/plain"])
+            elif "ename" in out:
+                parts.append(f"{out['ename']}: {out['evalue']}")
+        return "".join(parts)
+
+    def eval(self, expression: str) -> Any:
+        """The value of ``expression`` in the kernel (via repr + literal_eval)."""
+        import ast
+
+        reply, outputs = self.execute(f"print(repr({expression}))")
+        assert reply["status"] == "ok", self.text(outputs)
+        return ast.literal_eval(self.text(outputs).strip())
+
+    def wait_for(self, predicate: Callable[[], bool], *, timeout: float = 30) -> None:
+        """Pump iopub until ``predicate()`` holds (bounded)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not met in time")
+            self._pump(0.1)
+
+    def comm_msgs(self) -> list[dict[str, Any]]:
+        """Every comm_msg seen so far."""
+        return [m for m in self.messages if m["msg_type"] == "comm_msg"]
+
+    def shutdown(self) -> None:
+        self.kc.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=False)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (zombies count as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def wait_dead(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """Wait until every pid is gone; return those still alive after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
