@@ -40,4 +40,3 @@ def status() -> dict[str, Any]:
     if extension is None:
         raise ConfigError("collet_nb is not loaded; run `%load_ext collet_nb` first")
     return extension.runner().status()
-

@@ -6,18 +6,13 @@ time). Secrets are read but never echoed in errors.
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from collet_nb.core.settings import DEFAULT_MODELS, Settings, coerce
 from collet_nb.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # 3.10 backport
 
 ENV_NAMES: dict[str, str] = {
     "COLLET_PROVIDER": "provider",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -26,11 +26,6 @@ from collet_nb.core.ports import (
     UsageChunk,
 )
 from collet_nb.errors import ProviderHTTPError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # 3.10 backport
 
 # Words per streamed piece: small enough to look live, large enough to keep traffic low.
 WORDS_PER_CHUNK = 3

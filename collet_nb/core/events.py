@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 
-class StopReason(str, Enum):
+class StopReason(StrEnum):
     """Why a turn ended."""
 
     ANSWERED = "answered"
@@ -24,7 +24,7 @@ class StopReason(str, Enum):
     ERROR = "error"
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """What the running turn is doing right now (for the status line)."""
 
     THINKING = "thinking"

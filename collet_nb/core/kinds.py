@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TypeVar
 
 _C = TypeVar("_C", bound="_Choice")
 
 
-class _Choice(str, Enum):
+class _Choice(StrEnum):
     """An enum of user-facing string choices with a helpful parser."""
 
     @classmethod

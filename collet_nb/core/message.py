@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 from collet_nb.errors import IllegalTransition
 
 
-class MessageState(str, Enum):
+class MessageState(StrEnum):
     """Where a user message is in its life."""
 
     QUEUED = "queued"

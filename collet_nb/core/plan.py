@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 from collet_nb.core.chat import ChatMessage
 from collet_nb.errors import IllegalTransition
 
 
-class PlanState(str, Enum):
+class PlanState(StrEnum):
     """Where a plan is in its life."""
 
     PENDING = "pending"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
 
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolResult, ToolSpec, Usage
@@ -101,7 +101,7 @@ class ToolPort(Protocol):
         ...
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     """The user's answer to a tool call that asked."""
 
     ALLOW_ONCE = "allow_once"

@@ -8,7 +8,7 @@ turn runs. Time is passed in (``now``, monotonic seconds) so the core never read
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import StreamingLevel, WorkspaceScope
@@ -17,7 +17,7 @@ from collet_nb.core.plan import PendingPlan
 from collet_nb.errors import IllegalTransition
 
 
-class SessionState(str, Enum):
+class SessionState(StrEnum):
     """What the session is doing, as ``status()['state']`` reports it."""
 
     IDLE = "idle"

@@ -31,8 +31,8 @@ def make_provider(settings: Settings) -> Provider:
         base_url=settings.base_url,
         api_key=settings.api_key,
         model=settings.model,
-        max_retries=settings.max_retries,
-        timeout=settings.request_timeout,
+        max_attempts=settings.max_retries,
+        read_timeout=settings.request_timeout,
     )
 
 

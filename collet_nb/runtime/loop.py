@@ -252,7 +252,7 @@ class AgentLoop:
             return await asyncio.wait_for(
                 self.tools.call(call, arguments), timeout=self.tool_timeout
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return error(
                 f"{call.name} timed out after {self.tool_timeout:g} s and was stopped; "
                 "try a smaller step"

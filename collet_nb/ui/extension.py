@@ -5,6 +5,7 @@ magics, the comm target and the kernel hooks. Loading is idempotent and starts n
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ class ColletExtension:
 
     def install(self) -> None:
         """Register the magics, the comm target and the kernel hooks."""
+        # Retry and library warnings must never land in some cell's output (they would with
+        # Python's last-resort handler); the events and status() carry what users need.
+        for name in ("collet_nb", "stamina", "httpx2"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
         from collet_nb.ui.magic import ColletMagics
 
         self.shell.register_magics(ColletMagics(self.shell, extension=self))

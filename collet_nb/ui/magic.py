@@ -98,7 +98,7 @@ class ColletMagics(Magics):
         before = {m.id: m.state for m in runner.session.messages}
         try:
             state = loop.run_until_complete(runner.wait_idle(seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print(f"still {runner.session.state.value} after {seconds:g} s")
             return
         except KeyboardInterrupt:

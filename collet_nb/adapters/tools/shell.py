@@ -105,7 +105,7 @@ async def run_bash(
         transport, _ = await loop.connect_read_pipe(lambda: collector, pipe)
         try:
             await asyncio.wait_for(proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             timed_out = True
     finally:
         # Reached on completion, timeout, cancellation and failure alike (an exception goes on

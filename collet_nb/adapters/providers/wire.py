@@ -1,0 +1,69 @@
+"""The seam between the shared HTTP machinery and one wire protocol (OpenAI or Anthropic):
+where to post, which headers, what body, and how to read the reply."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from collet_nb.adapters.providers.sse import SSEEvent
+from collet_nb.core.ports import ModelRequest, ProviderChunk
+
+
+class StreamDecoder(Protocol):
+    """Reads one response; a fresh decoder serves each attempt."""
+
+    @property
+    def ended(self) -> bool:
+        """Whether the protocol's last event arrived (nothing more to read)."""
+        ...
+
+    def feed(self, event: SSEEvent) -> list[ProviderChunk]:
+        """Take one event; return the chunks it completes.
+
+        Raises:
+            ProviderStreamError: the event reports an error.
+        """
+        ...
+
+    def close(self) -> list[ProviderChunk]:
+        """The body ended: return held chunks.
+
+        Raises:
+            ProviderStreamError: the reply stopped before its end (a cut connection).
+        """
+        ...
+
+    def whole(self, payload: Mapping[str, Any]) -> list[ProviderChunk]:
+        """Convert a non-streamed JSON reply (a server that ignored ``stream: true``)."""
+        ...
+
+
+class Wire(Protocol):
+    """One wire protocol."""
+
+    @property
+    def name(self) -> str:
+        """The provider's name (``openai`` or ``anthropic``)."""
+        ...
+
+    @property
+    def key_env(self) -> str:
+        """The protocol's own API key variable, named in 401/403 messages."""
+        ...
+
+    def url(self, base_url: str) -> str:
+        """The endpoint to post to."""
+        ...
+
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        """Request headers, authentication included."""
+        ...
+
+    def body(self, request: ModelRequest, model: str) -> dict[str, Any]:
+        """The JSON body for ``request``."""
+        ...
+
+    def decoder(self) -> StreamDecoder:
+        """A decoder for one response."""
+        ...

@@ -1,0 +1,119 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collet_nb.adapters.providers.sse import SSEDecoder, SSEEvent
+
+
+def decode(*chunks: bytes) -> list[SSEEvent]:
+    decoder = SSEDecoder()
+    events: list[SSEEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    events.extend(decoder.flush())
+    return events
+
+
+def test_an_event_ends_at_a_blank_line():
+    events = decode(b"data: hello\n\n")
+    assert events == [SSEEvent(event="message", data="hello")]
+
+
+def test_the_event_field_names_the_event():
+    [event] = decode(b"event: message_stop\ndata: {}\n\n")
+    assert event.event == "message_stop"
+    assert event.data == "{}"
+
+
+def test_several_data_lines_join_with_newlines():
+    [event] = decode(b"data: one\ndata: two\ndata:\n\n")
+    assert event.data == "one\ntwo\n"
+
+
+def test_comments_and_unknown_fields_are_ignored():
+    events = decode(b": keep-alive\nfoo: bar\nno colon here\ndata: x\n\n")
+    assert [e.data for e in events] == ["x"]
+
+
+def test_an_event_without_data_is_dropped_and_its_type_forgotten():
+    events = decode(b"event: ping\n\ndata: x\n\n")
+    assert events == [SSEEvent(event="message", data="x")]
+
+
+def test_only_one_space_after_the_colon_is_stripped():
+    [event] = decode(b"data:no space\ndata:  two spaces\n\n")
+    assert event.data == "no space\n two spaces"
+
+
+def test_crlf_and_lone_cr_end_lines():
+    events = decode(b"data: a\r\n\r\ndata: b\r\rdata: c\n\n")
+    assert [e.data for e in events] == ["a", "b", "c"]
+
+
+def test_a_crlf_split_between_chunks_is_one_line_break():
+    events = decode(b"data: a\r", b"\n\r", b"\ndata: b\r\n\r\n")
+    assert [e.data for e in events] == ["a", "b"]
+
+
+def test_a_character_split_between_chunks_is_decoded_whole():
+    data = "data: é✓🙂\n\n".encode()
+    chunks = [data[i : i + 1] for i in range(len(data))]
+    assert [e.data for e in decode(*chunks)] == ["é✓🙂"]
+
+
+def test_id_and_retry_are_carried_on_later_events():
+    [event] = decode(b"id: 42\nretry: 1500\ndata: x\n\n")
+    assert event.id == "42"
+    assert event.retry == 1500
+
+
+def test_a_leading_byte_order_mark_is_skipped():
+    assert [e.data for e in decode(b"\xef\xbb", b"\xbfdata: x\n\n")] == ["x"]
+
+
+def test_a_last_event_without_its_blank_line_is_still_delivered():
+    assert [e.data for e in decode(b"data: [DONE]\n")] == ["[DONE]"]
+    assert [e.data for e in decode(b"data: [DONE]")] == ["[DONE]"]
+
+
+def test_invalid_utf8_is_replaced_not_fatal():
+    [event] = decode(b"data: a\xffb\n\n")
+    assert event.data == "a\ufffdb"
+
+
+def test_feed_returns_events_as_soon_as_they_complete():
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: one\n") == []
+    assert [e.data for e in decoder.feed(b"\ndata: tw")] == ["one"]
+    assert [e.data for e in decoder.feed(b"o\n\n")] == ["two"]
+
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+    max_size=30,
+)
+events_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["message", "content_block_delta", "error"]),
+        st.lists(texts, min_size=1, max_size=3),
+    ),
+    max_size=6,
+)
+
+
+@given(
+    events=events_strategy,
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),
+)
+def test_any_split_of_a_stream_parses_to_the_same_events(events, newline, cuts):
+    text = ""
+    for name, lines in events:
+        text += f"event: {name}{newline}" + "".join(f"data: {line}{newline}" for line in lines)
+        text += f": comment{newline}{newline}"
+    data = text.encode()
+    points = sorted({min(c, len(data)) for c in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+    expected = [SSEEvent(event=name, data="\n".join(lines)) for name, lines in events]
+    assert decode(*chunks) == expected
+    assert decode(data) == expected
