@@ -49,6 +49,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(name="deny", usage="[reason]", summary="deny the oldest pending tool call",
                 max_args=FREE),
     CommandSpec(name="queue", usage="", summary="the messages waiting for their turn"),
+    CommandSpec(name="remove", usage="ID", summary="take one message out of the queue",
+                max_args=1, min_args=1),
     CommandSpec(name="wait", usage="[SECONDS]", summary="block until idle or a decision is needed",
                 max_args=1),
     CommandSpec(name="retry", usage="", summary="send the last failed message again"),

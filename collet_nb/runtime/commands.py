@@ -71,6 +71,7 @@ class CommandRunner:
             ),
             "deny": lambda r, c: Outcome(text=f"denied {r.deny(reason=c.text)}"),
             "queue": self._queue,
+            "remove": self._remove,
             "retry": lambda r, c: self._sent(r.retry(), "retrying"),
             "stream": self._stream,
             "workspace": self._workspace,
@@ -115,6 +116,10 @@ class CommandRunner:
         if not queued:
             return Outcome(text="the queue is empty")
         return Outcome(text="\n".join(f"{m.id}: {m.text[:80]}" for m in queued))
+
+    def _remove(self, runner: SessionRunner, command: Command) -> Outcome:
+        runner.remove(command.args[0])
+        return Outcome(text=f"removed {command.args[0]} from the queue")
 
     def _stream(self, runner: SessionRunner, command: Command) -> Outcome:
         runner.session.streaming_level = StreamingLevel.parse(command.args[0], setting="/stream")

@@ -231,3 +231,23 @@ def test_aliases_map_to_their_command():
     assert parse_command("/stop").name == "cancel"
     assert parse_command("/cancel-plan").name == "reject"
     assert parse_command("/STREAM Full").args == ("full",)
+
+
+def test_remove_takes_one_queued_message_out_and_says_which(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        runner = hub.runner(NB)
+        runner.provider.gate = asyncio.Event()
+        runner.send("first")
+        runner.send("second")
+        out = command(hub, "/remove m2").text
+        with pytest.raises(ConfigError, match="not in the queue"):
+            command(hub, "/remove m1")
+        runner.provider.gate.set()
+        await runner.wait_idle()
+        await hub.aclose()
+        return out, [m["state"] for m in runner.status()["messages"]]
+
+    out, states = asyncio.run(main())
+    assert out == "removed m2 from the queue"
+    assert states == ["answered", "cancelled"]
