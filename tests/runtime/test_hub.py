@@ -240,6 +240,7 @@ def test_remove_takes_one_queued_message_out_and_says_which(tmp_path):
         runner.provider.gate = asyncio.Event()
         runner.send("first")
         runner.send("second")
+        await asyncio.sleep(0)  # the first one starts running
         out = command(hub, "/remove m2").text
         with pytest.raises(ConfigError, match="not in the queue"):
             command(hub, "/remove m1")
