@@ -22,6 +22,8 @@ from collet_nb.core.events import (
     ErrorRaised,
     Event,
     MessageStateChanged,
+    Phase,
+    PhaseChanged,
     PlanReady,
     PlanResolved,
     StopReason,
@@ -222,15 +224,23 @@ class SessionRunner:
         self._kick()
         return msg
 
-    def retry(self) -> UserMessage:
-        """Send the last failed message again (as a new message pointing at it).
+    def retry(self, message_id: str | None = None) -> UserMessage:
+        """Send a failed message again (default: the last one) as a new message pointing at it.
 
         Raises:
-            ConfigError: when no failed message waits for a retry.
+            ConfigError: when no such failed message waits for a retry.
         """
-        failed = self.session.messages.last_failed()
-        if failed is None:
-            raise ConfigError("nothing to retry: no failed message is waiting")
+        if message_id is None:
+            failed = self.session.messages.last_failed()
+            if failed is None:
+                raise ConfigError("nothing to retry: no failed message is waiting")
+        else:
+            log = self.session.messages
+            if message_id not in log or log.get(message_id).state is not MessageState.FAILED:
+                raise ConfigError(f"{message_id} is not a failed message; nothing to retry")
+            if any(m.retry_of == message_id for m in log):
+                raise ConfigError(f"{message_id} was retried already")
+            failed = log.get(message_id)
         return self.send(failed.text, agent=failed.agent, model=failed.model, retry_of=failed.id)
 
     def cancel(self, reason: str = CANCELLED_BY_USER) -> list[str]:
@@ -398,6 +408,8 @@ class SessionRunner:
             self._move(message_id, MessageState.FAILED, "the turn ended without a result; /retry")
         if self.session.state is not SessionState.AWAITING_PLAN:
             self.session.move(SessionState.IDLE)
+            # Views (panel, sidebar) learn the session is free without polling.
+            self.emit(PhaseChanged(message_id=message_id, phase=Phase.IDLE.value))
         self.session.touch(self.clock.monotonic())
 
     async def _run_turn(self, msg: UserMessage) -> None:

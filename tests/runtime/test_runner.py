@@ -420,3 +420,38 @@ def test_ask_agent_offers_the_model_no_tools():
     run(main())
     assert model.requests[0].tools == ()
     assert len(model.requests[1].tools) == 3
+
+
+def test_a_specific_failed_message_can_be_retried_once():
+    def reply(request):
+        return ProviderError("down") if last_user(request).startswith("x") else text("ok")
+
+    runner = make_runner(FunctionModel(reply))
+
+    async def main():
+        for t in ("x1", "x2"):
+            runner.send(t)
+        await runner.wait_idle()
+        again = runner.retry("m1")
+        with pytest.raises(ConfigError, match="retried already"):
+            runner.retry("m1")
+        with pytest.raises(ConfigError, match="not a failed message"):
+            runner.retry("m3")
+        await runner.wait_idle()
+        return again
+
+    again = run(main())
+    assert (again.id, again.retry_of, again.text) == ("m3", "m1", "x1")
+
+
+def test_the_session_says_when_it_is_idle_again():
+    runner = make_runner(FunctionModel(lambda r: text("ok")))
+
+    async def main():
+        seen = record(runner)
+        runner.send("hi")
+        await runner.wait_idle()
+        return seen
+
+    seen = run(main())
+    assert seen[-1].to_dict() == {"type": "phase", "message_id": "m1", "phase": "idle"}
