@@ -74,3 +74,17 @@ def test_scripts_can_be_supplied_as_data():
     provider = DemoProvider(pace=0, scripts=scripts, fallback=fallback)
     answer = ask(provider, ChatMessage(role="user", content="PING"))
     assert "".join(c.text for c in answer if isinstance(c, TextChunk)) == "pong"
+
+
+def test_an_approved_plan_gets_its_own_answer_even_when_the_plan_quotes_other_prompts():
+    text = "The plan above is approved: carry it out.\n\n1. write a hello world script"
+    chunks = ask(DemoProvider(pace=0), ChatMessage(role="user", content=text))
+    assert not any(isinstance(c, ToolCallChunk) for c in chunks)
+    assert "Carrying out the approved plan" in "".join(
+        c.text for c in chunks if isinstance(c, TextChunk)
+    )
+
+
+def test_the_fallback_triggers_no_script():
+    provider = DemoProvider(pace=0)
+    assert not any(s.matches(provider.fallback) for s in provider.scripts)

@@ -1,0 +1,153 @@
+"""The engine inside a real ipykernel, driven by jupyter_client as a frontend would."""
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.support.kernel import KernelHarness
+
+pytestmark = pytest.mark.kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    harness = KernelHarness(
+        cwd=tmp_path,
+        env={"COLLET_HOME": str(tmp_path / "home"), "COLLET_DEMO_PACE": "0.03"},
+    )
+    reply, outputs = harness.execute("%load_ext collet_nb\nimport collet_nb")
+    assert reply["status"] == "ok", harness.text(outputs)
+    yield harness
+    harness.shutdown()
+
+
+def states(kernel) -> list[str]:
+    return kernel.eval("[m['state'] for m in collet_nb.status()['messages']]")
+
+
+def wait_states(kernel, expected: list[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := states(kernel)) != expected:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+
+
+def click(kernel, description: str, *, nth_latest: int = 1) -> None:
+    """Click a Button the way a browser does: a custom comm message to its model."""
+    buttons = [
+        m["content"]["comm_id"]
+        for m in kernel.messages
+        if m["msg_type"] == "comm_open"
+        and m["content"]["data"].get("state", {}).get("description") == description
+    ]
+    assert buttons, f"no {description!r} button was shown"
+    comm_id = buttons[-nth_latest]
+    msg = kernel.kc.session.msg(
+        "comm_msg",
+        {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}},
+    )
+    kernel.kc.shell_channel.send(msg)
+
+
+def test_a_collet_cell_returns_before_the_answer_ends_and_the_view_keeps_updating(kernel):
+    reply, _ = kernel.execute("%%collet\ncount slowly to ten")
+    assert reply["status"] == "ok"
+    assert kernel.eval("collet_nb.status()['state']") == "running"
+    mark = len(kernel.messages)
+    # A later cell runs while the agent works.
+    reply, outputs = kernel.execute("print(6 * 7)")
+    assert kernel.text(outputs) == "42\n"
+    assert kernel.eval("collet_nb.status()['busy']") is True
+    wait_states(kernel, ["answered"])
+    later = [m for m in kernel.messages[mark:] if m["msg_type"] == "comm_msg"]
+    assert len(later) >= 5  # widget updates kept arriving after the cell had returned
+
+
+def test_three_messages_sent_while_busy_are_answered_in_order(kernel):
+    for n in (1, 2, 3):
+        reply, _ = kernel.execute(f"%collet count slowly to {n}")
+        assert reply["status"] == "ok"
+    assert states(kernel)[1:] == ["queued", "queued"]
+    wait_states(kernel, ["answered"] * 3)
+    started = kernel.eval(
+        "[r['id'] for r in __import__('collet_nb.adapters.journal', fromlist=['x']).read_records("
+        "__import__('collet_nb.ui.extension', fromlist=['x']).active().runner().journal.path) "
+        "if r.get('kind') == 'state' and r['state'] == 'running']"
+    )
+    assert started == ["m1", "m2", "m3"]
+
+
+def test_clicking_allow_runs_the_tool_calls_and_the_file_appears(kernel, tmp_path):
+    reply, _ = kernel.execute("%%collet\nwrite a hello world script")
+    assert reply["status"] == "ok"
+    for tool in ("file_write", "bash"):
+        kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
+        assert kernel.eval("collet_nb.status()['pending_tools'][0]['name']") == tool
+        click(kernel, "Allow once")
+        kernel.wait_for(lambda: kernel.eval("collet_nb.status()['pending_tools']") == [])
+    wait_states(kernel, ["answered"])
+    assert (tmp_path / "hello.py").read_text() == 'print("Hello, world!")\n'
+
+
+def test_clicking_approve_carries_out_the_architects_plan(kernel):
+    reply, _ = kernel.execute("%%collet --agent architect\nplan a tidy-up of this folder")
+    assert reply["status"] == "ok"
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
+    assert kernel.eval("collet_nb.status()['pending_plan']")
+    click(kernel, "Approve")
+    wait_states(kernel, ["answered", "answered"])
+    assert kernel.eval("collet_nb.status()['pending_plan']") is None
+
+
+def test_clicking_cancel_stops_the_turn(kernel):
+    reply, _ = kernel.execute("%%collet\ncount slowly to ten")
+    assert reply["status"] == "ok"
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "running")
+    click(kernel, "Cancel")
+    wait_states(kernel, ["cancelled"], timeout=5)
+    assert kernel.eval("collet_nb.status()['state']") == "idle"
+
+
+def test_bad_flags_and_commands_get_one_line_that_names_the_choices(kernel):
+    _, outputs = kernel.execute("%%collet --agnet code\nhi")
+    assert kernel.text(outputs).strip().startswith("collet: unknown flag '--agnet'")
+    _, outputs = kernel.execute("%collet /stream loud")
+    assert kernel.text(outputs).strip() == "collet: /stream takes compact|full, not 'loud'"
+    assert states(kernel) == []
+
+
+def test_loading_twice_registers_once(kernel):
+    reply, outputs = kernel.execute(
+        "%reload_ext collet_nb\n%load_ext collet_nb\n"
+        "from comm import get_comm_manager\n"
+        "print(len([k for k in get_comm_manager().targets if k == 'collet']))"
+    )
+    assert reply["status"] == "ok", kernel.text(outputs)
+    assert kernel.text(outputs).strip().endswith("1")
+    reply, _ = kernel.execute("%collet count slowly to one")
+    wait_states(kernel, ["answered"])
+
+
+def test_the_quickstart_notebook_runs_top_to_bottom_headless(tmp_path, monkeypatch):
+    nb = nbformat.read(ROOT / "notebooks" / "01_quickstart.ipynb", as_version=4)
+    monkeypatch.setenv("COLLET_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLLET_DEMO_PACE", "0")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert errors == []
+    assert (tmp_path / "hello.py").exists()
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "m1 answered" in printed
+    assert "collet:" not in printed
