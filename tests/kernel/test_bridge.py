@@ -1,0 +1,116 @@
+"""The sidebar's comm protocol against a real kernel: snapshots, events, requests, bad input."""
+
+import uuid
+
+import pytest
+
+from tests.kernel.test_notebook import wait_states
+from tests.support.kernel import KernelHarness
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    harness = KernelHarness(cwd=tmp_path, env={"COLLET_HOME": str(tmp_path / "home")})
+    reply, outputs = harness.execute("%load_ext collet_nb\nimport collet_nb")
+    assert reply["status"] == "ok", harness.text(outputs)
+    yield harness
+    harness.shutdown()
+
+
+class Sidebar:
+    """The kernel side of a sidebar: opens a comm on ``collet`` and sends requests."""
+
+    def __init__(self, kernel: KernelHarness) -> None:
+        self.kernel = kernel
+        self.comm_id = uuid.uuid4().hex
+        self._send("comm_open", {"comm_id": self.comm_id, "target_name": "collet", "data": {}})
+
+    def _send(self, kind: str, content: dict) -> None:
+        self.kernel.kc.shell_channel.send(self.kernel.kc.session.msg(kind, content))
+
+    def request(self, data: dict) -> None:
+        self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
+
+    def received(self) -> list[dict]:
+        return [
+            m["content"]["data"]
+            for m in self.kernel.messages
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == self.comm_id
+        ]
+
+    def wait(self, predicate, timeout: float = 20) -> dict:
+        found: list[dict] = []
+
+        def check() -> bool:
+            found[:] = [d for d in self.received() if predicate(d)]
+            return bool(found)
+
+        self.kernel.wait_for(check, timeout=timeout)
+        return found[-1]
+
+
+def test_opening_the_comm_sends_a_versioned_status_snapshot(kernel):
+    sidebar = Sidebar(kernel)
+    snapshot = sidebar.wait(lambda d: d.get("type") == "status")
+    assert snapshot["protocol_version"] == 1
+    assert snapshot["status"]["state"] == "idle"
+    assert snapshot["status"]["provider"] == "demo"
+
+
+def test_a_message_sent_from_the_sidebar_streams_back_as_events_and_snapshots(kernel):
+    sidebar = Sidebar(kernel)
+    sidebar.request(
+        {"protocol_version": 1, "type": "send", "text": "count slowly to 3", "request_id": "r1"}
+    )
+    reply = sidebar.wait(lambda d: d.get("type") == "reply" and d["request_id"] == "r1")
+    assert (reply["ok"], reply["text"]) == (True, "sent as m1")
+    wait_states(kernel, ["answered"])
+    sidebar.wait(
+        lambda d: (
+            d.get("type") == "status"
+            and [m["state"] for m in d["status"]["messages"]] == ["answered"]
+        )
+    )
+    deltas = [
+        d["event"]["text"]
+        for d in sidebar.received()
+        if d.get("type") == "event" and d["event"]["type"] == "text_delta"
+    ]
+    assert "".join(deltas).startswith("Counting slowly")
+
+
+def test_commands_from_the_sidebar_use_the_same_calls_as_the_buttons(kernel):
+    sidebar = Sidebar(kernel)
+    sidebar.request(
+        {"protocol_version": 1, "type": "command", "text": "/approval manual", "request_id": "a"}
+    )
+    assert sidebar.wait(lambda d: d.get("request_id") == "a")["text"] == "approval manual"
+    sidebar.request(
+        {"protocol_version": 1, "type": "command", "text": "/approve", "request_id": "b"}
+    )
+    reply = sidebar.wait(lambda d: d.get("request_id") == "b")
+    assert reply["ok"] is False
+    assert "no plan is waiting" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ("not an object", "JSON object"),
+        ({"type": "send", "text": "x"}, "protocol_version"),
+        ({"protocol_version": 99, "type": "hello"}, "protocol_version 99"),
+        ({"protocol_version": 1, "type": "explode"}, "unknown message type"),
+        ({"protocol_version": 1, "type": "send"}, "needs a text"),
+        ({"protocol_version": 1, "type": "command", "text": "/nope"}, "unknown command"),
+    ],
+)
+def test_malformed_requests_get_an_error_reply_and_the_kernel_keeps_working(kernel, data, error):
+    sidebar = Sidebar(kernel)
+    sidebar.request(data)
+    reply = sidebar.wait(lambda d: d.get("type") == "reply")
+    assert reply["ok"] is False
+    assert error in reply["text"]
+    reply, outputs = kernel.execute("print('still fine')")
+    assert kernel.text(outputs) == "still fine\n"
