@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from collet_nb.adapters.tools.checkpoints import CheckpointStore
 from collet_nb.core.commands import Command, help_text
 from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLevel, WorkspaceScope
 from collet_nb.core.message import UserMessage
@@ -86,6 +87,8 @@ class CommandRunner:
             "clear": self._clear,
             "tools": self._tools,
             "save-plan": self._save_plan,
+            "checkpoints": self._checkpoints,
+            "rewind": self._rewind,
         }
 
     def run(self, command: Command) -> Outcome:
@@ -199,6 +202,33 @@ class CommandRunner:
                 for s in specs
             )
         )
+
+    @staticmethod
+    def _store(runner: SessionRunner) -> CheckpointStore:
+        store = getattr(runner.tools, "store", None)
+        if not isinstance(store, CheckpointStore):
+            raise ConfigError("this session keeps no checkpoints")
+        return store
+
+    def _checkpoints(self, runner: SessionRunner, command: Command) -> Outcome:
+        store = self._store(runner)
+        if not store.checkpoints:
+            return Outcome(text="no checkpoints: the agent has not changed any file yet")
+        project = Path(runner.session.project_dir)
+        rows = []
+        for cp in store.checkpoints:
+            names = [
+                str(Path(p).relative_to(project)) if Path(p).is_relative_to(project) else p
+                for p in cp.originals
+            ]
+            rows.append(f"{cp.id}: {len(names)} file(s): {', '.join(names)}")
+        return Outcome(text="\n".join(rows) + "\n(`/rewind ID` restores the files as before ID)")
+
+    def _rewind(self, runner: SessionRunner, command: Command) -> Outcome:
+        if runner.session.busy:
+            raise ConfigError("/rewind waits until the running turn ends; /cancel first")
+        restored = self._store(runner).rewind(command.args[0] if command.args else None)
+        return Outcome(text=f"restored {len(restored)} file(s): {', '.join(restored)}")
 
     def _save_plan(self, runner: SessionRunner, command: Command) -> Outcome:
         plan = runner.session.pending_plan

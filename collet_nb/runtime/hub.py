@@ -17,6 +17,7 @@ from typing import Any
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.tools import BuiltinTools
+from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.message import MessageState
@@ -157,12 +158,14 @@ class SessionHub:
     # ── building runners ──
 
     def _parts(self, session: AgentSession, settings: Settings) -> dict[str, Any]:
-        tools = BuiltinTools(
+        builtin = BuiltinTools(
             project_dir=Path(session.project_dir),
             scope=lambda: session.workspace_scope,
             bash_timeout=settings.tool_timeout,
             processes=self.processes,
         )
+        store = CheckpointStore(Path(settings.home) / "checkpoints" / session.session_id)
+        tools = CheckpointingTools(builtin, store)
         return {
             "settings": settings,
             "provider": self.provider_factory(settings),

@@ -415,6 +415,9 @@ class SessionRunner:
     async def _run_turn(self, msg: UserMessage) -> None:
         session, settings = self.session, self.settings
         session.suppressed = False
+        begin_turn = getattr(self.tools, "begin_turn", None)
+        if callable(begin_turn):
+            begin_turn(msg.id)  # checkpoints made in this turn are named after its message
         agent = AgentKind.parse(msg.agent or session.agent_override or "code", setting="agent")
         session.context.system_prompt = system_prompt(agent, project_dir=session.project_dir)
         self._guard = guard = Guard(
