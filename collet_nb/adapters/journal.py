@@ -72,3 +72,17 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The first record of a journal (its ``session`` header), without reading the rest.
+
+    Returns an empty dict when the file is missing, empty or starts with an unreadable line.
+    """
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(64 * 1024)
+        record = json.loads(first.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}

@@ -23,6 +23,7 @@ class SessionImage:
     Attributes:
         session_id: from the ``session`` header (empty if the header is missing).
         project_dir: from the header.
+        channel: from the header: the notebook the session belonged to (empty in old journals).
         messages: every accepted message with its last journaled state.
         context: the conversation messages, as the context ops left them.
         skipped: records that could not be applied (kind or reason).
@@ -30,6 +31,7 @@ class SessionImage:
 
     session_id: str = ""
     project_dir: str = ""
+    channel: str = ""
     messages: MessageLog = field(default_factory=MessageLog)
     context: list[ChatMessage] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -49,6 +51,7 @@ def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
             if kind == "session":
                 image.session_id = str(record.get("session_id", ""))
                 image.project_dir = str(record.get("project_dir", ""))
+                image.channel = str(record.get("channel", ""))
             elif kind == "accepted":
                 image.messages.add(
                     UserMessage(

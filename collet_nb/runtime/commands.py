@@ -62,7 +62,7 @@ class CommandRunner:
         self.channel = channel
         self._table: dict[str, Callable[[SessionRunner, Command], Outcome]] = {
             "help": lambda r, c: Outcome(text=help_text()),
-            "status": lambda r, c: Outcome(text=status_text(r)),
+            "status": self._status,
             "cancel": self._cancel,
             "approve": lambda r, c: self._sent(r.approve_plan(c.text), "plan approved"),
             "reject": self._reject,
@@ -105,6 +105,10 @@ class CommandRunner:
     @staticmethod
     def _sent(msg: UserMessage, what: str) -> Outcome:
         return Outcome(text=f"{what}: sent as {msg.id}", message=msg)
+
+    def _status(self, runner: SessionRunner, command: Command) -> Outcome:
+        notice = self.hub.interrupted_notice(self.channel)
+        return Outcome(text=status_text(runner) + (f"\nnote: {notice}" if notice else ""))
 
     def _cancel(self, runner: SessionRunner, command: Command) -> Outcome:
         ids = runner.cancel()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
+from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.tools import BuiltinTools
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
@@ -42,6 +42,7 @@ class SessionSummary:
 
     session_id: str
     project_dir: str
+    channel: str
     messages: int
     first_message: str
     interrupted: int
@@ -92,7 +93,7 @@ class SessionHub:
         last = self._last_id.get(channel)
         if last is not None:
             return self._install(channel, self._restore(last))
-        return self._install(channel, self._open(self.project_dir))
+        return self._install(channel, self._open(channel, self.project_dir))
 
     def current(self, channel: ChannelId) -> SessionRunner | None:
         """The channel's live runner, if it has one (never opens one)."""
@@ -110,7 +111,7 @@ class SessionHub:
             raise ConfigError(f"/new: {target} is not a directory; give an existing folder")
         self._retire(channel)
         self._last_id.pop(channel, None)
-        return self._install(channel, self._open(target))
+        return self._install(channel, self._open(channel, target))
 
     def resume(self, channel: ChannelId, session_id: str | None = None) -> SessionRunner:
         """Reopen a journaled session (default: the latest one of this project) on ``channel``.
@@ -147,6 +148,7 @@ class SessionHub:
                 SessionSummary(
                     session_id=image.session_id or path.stem,
                     project_dir=image.project_dir,
+                    channel=image.channel,
                     messages=len(texts),
                     first_message=texts[0] if texts else "",
                     interrupted=len(image.interrupted()),
@@ -154,6 +156,34 @@ class SessionHub:
                 )
             )
         return sorted(found, key=lambda s: s.modified, reverse=True)
+
+    def interrupted_notice(self, channel: ChannelId) -> str | None:
+        """What to tell the user when this notebook's last session ended mid-turn, else None.
+
+        Looks at the newest journaled session of ``channel`` that is not live now (reading
+        only the headers of the others, so loading stays fast with many journals); once it is
+        resumed, its interrupted messages are journaled as failed and the notice goes away.
+        """
+        live = self.current(channel)
+        folder = Path(self.settings_for(self.project_dir).home) / "sessions"
+        live_id = live.session.session_id if live is not None else None
+        mine = [
+            (path.stat().st_mtime, path)
+            for path in folder.glob("*.jsonl")
+            if path.stem != live_id and read_header(path).get("channel") == str(channel)
+        ]
+        if not mine:
+            return None
+        path = max(mine)[1]
+        interrupted = replay(read_records(path)).interrupted()
+        if not interrupted:
+            return None
+        sid = path.stem[:8]
+        return (
+            f"the last session of this notebook ({sid}) ended mid-turn: "
+            f"{len(interrupted)} message(s) did not finish. `%collet /resume {sid}` restores "
+            "it; then `%collet /retry` runs the interrupted message again"
+        )
 
     # ── building runners ──
 
@@ -174,7 +204,7 @@ class SessionHub:
             "clock": self.clock,
         }
 
-    def _open(self, project_dir: Path) -> SessionRunner:
+    def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:
         settings = self.settings_for(project_dir)
         session = AgentSession(
             session_id=new_session_id(),
@@ -190,6 +220,7 @@ class SessionHub:
                 "kind": "session",
                 "session_id": session.session_id,
                 "project_dir": session.project_dir,
+                "channel": str(channel),
                 "provider": settings.provider,
                 "model": settings.model,
                 "at": self.clock.wall(),
@@ -219,7 +250,10 @@ class SessionHub:
         runner = SessionRunner(session=session, **self._parts(session, settings))
         for msg in image.interrupted():
             if msg.state is MessageState.QUEUED:
+                # Journal the move too: the lifecycle has no queued → failed, and a replay of
+                # this journal must reach the same states.
                 session.messages.move(msg.id, MessageState.RUNNING)
+                runner.record({"kind": "state", "id": msg.id, "state": "running", "error": None})
             runner.record({"kind": "state", "id": msg.id, "state": "failed", "error": INTERRUPTED})
             session.messages.move(msg.id, MessageState.FAILED, error=INTERRUPTED)
         context.repair("not run: the session ended before this call finished")

@@ -124,6 +124,9 @@ def load(shell: Any) -> ColletExtension:
     extension = ColletExtension(shell)
     extension.install()
     _ACTIVE["shell"] = extension
+    notice = extension.hub.interrupted_notice(extension.channel)
+    if notice:
+        print(f"collet: {notice}")  # runs in the %load_ext cell: this is its output
     return extension
 
 

@@ -82,6 +82,9 @@ class ColletMagics(Magics):
         if command.name == "panel":
             from collet_nb.ui.widgets import SessionPanel
 
+            notice = self.extension.hub.interrupted_notice(self.extension.channel)
+            if notice:
+                print(f"collet: {notice}")
             display(SessionPanel(runner))
             return
         outcome = self.extension.commands.run(command)

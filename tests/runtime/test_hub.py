@@ -113,15 +113,30 @@ def test_a_message_interrupted_by_a_crash_comes_back_failed_and_retryable(tmp_pa
 
     async def resume():
         hub = make_hub(tmp_path)
+        notices = (
+            hub.interrupted_notice(NB),
+            hub.interrupted_notice(ChannelId.new("jupyter", "other.ipynb")),
+        )
         runner = hub.resume(NB, sid[:8])
         states = [(m["text"], m["state"]) for m in runner.status()["messages"]]
         error = runner.status()["messages"][0]["error"]
         runner.retry()
         await runner.wait_idle()
         await hub.aclose()
-        return states, error, runner
+        return states, error, runner, notices
 
-    states, error, runner = asyncio.run(resume())
+    async def reload():
+        hub = make_hub(tmp_path)
+        notice = hub.interrupted_notice(NB)
+        await hub.aclose()
+        return notice
+
+    states, error, runner, (notice, elsewhere) = asyncio.run(resume())
+    assert notice is not None
+    assert f"/resume {sid[:8]}" in notice
+    assert "2 message(s)" in notice
+    assert elsewhere is None  # another notebook's crash is not this one's business
+    assert asyncio.run(reload()) is None  # resumed: nothing left interrupted
     assert states == [("long job", "failed"), ("queued job", "failed")]
     assert "/retry" in error
     assert runner.status()["messages"][-1]["state"] == "answered"
