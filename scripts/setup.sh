@@ -8,5 +8,19 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
   "$PY" -m venv "$ROOT/.venv"
   "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
 fi
-"$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test,mcp]" 2>&1 | grep -v "^WARNING: Location" || true
+# pip quietly, minus the machine's warning about a missing local index; a failure stops here
+# with pip's whole output (never hidden by the filter).
+pip_install() {
+  local out
+  if ! out=$("$ROOT/.venv/bin/python" -m pip install -q "$@" 2>&1); then
+    echo "$out" >&2
+    return 1
+  fi
+  grep -v "^WARNING: Location" <<<"$out" || true
+}
+pip_install -e "$ROOT[test,mcp]"
+# ipykernel 6.29, beside the venv's own: the kernel tests run on both.
+if [ ! -d "$ROOT/.venv/compat/ipykernel-6.29/ipykernel" ]; then
+  pip_install --no-deps --target "$ROOT/.venv/compat/ipykernel-6.29" "ipykernel==6.29.5"
+fi
 "$ROOT/.venv/bin/python" -c "import collet_nb" # fail here, clearly, if the install did not work

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.support.kernel import KernelHarness, alive, wait_dead
+from tests.support.kernel import IPYKERNELS, KernelHarness, alive, wait_dead
 
 pytestmark = pytest.mark.kernel
 
@@ -59,9 +59,12 @@ def start_children(harness: KernelHarness, cwd) -> list[int]:
     return pids
 
 
+@pytest.mark.parametrize("ipykernel", IPYKERNELS)
 @pytest.mark.parametrize("how", ["shutdown", "restart", "sigterm", "sigkill"])
-def test_no_child_survives_the_kernel(tmp_path, how):
-    harness = KernelHarness(cwd=tmp_path, env={"COLLET_HOME": str(tmp_path / "home")})
+def test_no_child_survives_the_kernel(tmp_path, how, ipykernel):
+    harness = KernelHarness(
+        cwd=tmp_path, env={"COLLET_HOME": str(tmp_path / "home")}, ipykernel=ipykernel
+    )
     pids: list[int] = []
     try:
         pids = start_children(harness, tmp_path)

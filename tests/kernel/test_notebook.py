@@ -7,18 +7,19 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import IPYKERNELS, KernelHarness
 
 pytestmark = pytest.mark.kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def kernel(tmp_path):
+@pytest.fixture(params=IPYKERNELS)
+def kernel(tmp_path, request):
     harness = KernelHarness(
         cwd=tmp_path,
         env={"COLLET_HOME": str(tmp_path / "home"), "COLLET_DEMO_PACE": "0.03"},
+        ipykernel=request.param,
     )
     reply, outputs = harness.execute("%load_ext collet_nb\nimport collet_nb")
     assert reply["status"] == "ok", harness.text(outputs)

@@ -18,16 +18,31 @@ from typing import Any
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parents[2]
+# Older ipykernels that must keep working, installed by scripts/setup.sh (pip --target).
+COMPAT = ROOT / ".venv" / "compat"
+IPYKERNELS = ("current", "6.29")
+
+
+def ipykernel_path(version: str) -> list[str]:
+    """The PYTHONPATH entries that make the kernel import ipykernel ``version``."""
+    if version == "current":
+        return []
+    folder = COMPAT / f"ipykernel-{version}"
+    if not (folder / "ipykernel").is_dir():
+        raise RuntimeError(f"ipykernel {version} is missing from {folder}: run scripts/setup.sh")
+    return [str(folder)]
 
 
 class KernelHarness:
     """One kernel, its client and everything it published."""
 
-    def __init__(self, *, cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, cwd: Path, env: dict[str, str] | None = None, ipykernel: str = "current"
+    ) -> None:
         kernel_env = {
             **os.environ,
             "COLLET_DEMO_PACE": "0",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join([*ipykernel_path(ipykernel), str(ROOT)]),
             **(env or {}),
         }
         self.km = KernelManager(kernel_name="python3")
@@ -38,6 +53,9 @@ class KernelHarness:
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
         self.messages: list[dict[str, Any]] = []
+        if ipykernel != "current":
+            running = self.eval("__import__('ipykernel').__version__")
+            assert running.startswith(ipykernel), f"asked for ipykernel {ipykernel}, got {running}"
 
     @property
     def pid(self) -> int:
