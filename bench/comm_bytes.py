@@ -82,7 +82,13 @@ def main() -> None:
                 timeout=300,
             )
             elapsed = time.monotonic() - started
-            comms = [m for m in kernel.messages[mark:] if m["msg_type"] == "comm_msg"]
+            # Every message that reaches the browser for it: new widgets (comm_open carries
+            # their whole state) as well as updates (comm_msg), and the cell's display_data.
+            comms = [
+                m
+                for m in kernel.messages[mark:]
+                if m["msg_type"] in ("comm_open", "comm_msg", "display_data")
+            ]
             stamps = [m["header"]["date"].timestamp() for m in comms]
         finally:
             kernel.shutdown()
@@ -93,6 +99,7 @@ def main() -> None:
         "answer_bytes": text,
         "answer_tokens_est": round(text / 3.5),
         "comm_messages": len(comms),
+        "widgets_opened": sum(m["msg_type"] == "comm_open" for m in comms),
         "comm_bytes": sent,
         "bytes_ratio": round(sent / text, 2),
         "updates_per_s": round(len(comms) / span, 1),
