@@ -194,6 +194,16 @@ class ErrorRaised(Event):
     kind: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the user should know that does not stop the turn (an MCP server that would
+    not start, a skill that was skipped); ``level`` is ``info`` or ``warning``."""
+
+    type: ClassVar[str] = "notice"
+    text: str
+    level: str = "warning"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -212,6 +222,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ContextCompacted,
         TurnFinished,
         ErrorRaised,
+        Notice,
     )
 }
 

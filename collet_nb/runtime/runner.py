@@ -22,6 +22,7 @@ from collet_nb.core.events import (
     ErrorRaised,
     Event,
     MessageStateChanged,
+    Notice,
     Phase,
     PhaseChanged,
     PlanReady,
@@ -62,6 +63,7 @@ JOURNALED: tuple[type[Event], ...] = (
     ContextCompacted,
     TurnFinished,
     ErrorRaised,
+    Notice,
 )
 
 

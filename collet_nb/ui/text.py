@@ -16,6 +16,7 @@ from collet_nb.core.events import (
     ErrorRaised,
     Event,
     MessageStateChanged,
+    Notice,
     PlanReady,
     PlanResolved,
     ReasoningDelta,
@@ -40,7 +41,7 @@ def _args(arguments: str) -> str:
         return _short(arguments, 120)
 
 
-def format_event(event: Event) -> str | None:  # noqa: PLR0911 - one return per event type
+def format_event(event: Event) -> str | None:  # noqa: PLR0911, PLR0912 - one per event type
     """One line for ``event`` (without newline), the raw text for deltas, None to skip it."""
     mid = event.message_id
     if isinstance(event, TextDelta):
@@ -70,6 +71,8 @@ def format_event(event: Event) -> str | None:  # noqa: PLR0911 - one return per 
         )
     if isinstance(event, ErrorRaised):
         return f"! {event.error}"
+    if isinstance(event, Notice):
+        return f"note: {event.text}"
     if isinstance(event, TurnFinished | ReasoningDelta):
         return None
     return None

@@ -23,6 +23,7 @@ from collet_nb.core.events import (
     ErrorRaised,
     Event,
     MessageStateChanged,
+    Notice,
     PhaseChanged,
     PlanReady,
     PlanResolved,
@@ -578,6 +579,9 @@ class MessageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             )
         elif isinstance(event, ErrorRaised):
             self.error.value = error_html(event.error)
+        elif isinstance(event, Notice):
+            self._end_segment()
+            self._append(widgets.HTML(note_html(event.text)))
         elif isinstance(event, TurnFinished):
             self._end_segment()
 

@@ -13,6 +13,7 @@ from collet_nb.core.context import (
 from collet_nb.core.events import (
     EVENT_TYPES,
     MessageStateChanged,
+    Notice,
     StatusUpdate,
     TextDelta,
     event_from_dict,
@@ -145,9 +146,10 @@ def test_chat_messages_round_trip_through_their_dict_form():
 
 
 def test_every_event_type_round_trips_through_json_form():
-    assert len(EVENT_TYPES) == 15
+    assert len(EVENT_TYPES) == 16
     for ev in (
         TextDelta(message_id="m1", text="hi"),
+        Notice(message_id="m1", text="server 'git' did not start", level="warning"),
         MessageStateChanged(message_id="m1", state="failed", error="x"),
         StatusUpdate(
             message_id="m1",
