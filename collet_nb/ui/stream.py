@@ -5,7 +5,9 @@ Finished blocks are rendered once and appended; only the unfinished tail is re-r
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,7 +24,9 @@ TAIL_BUDGET_RATIO = 0.85
 SEAL_MIN_CHARS = 256
 SEAL_FALLBACK_CHARS = 128
 
-# A delta ending a sentence or a line is shown at once: the reader is waiting for exactly that.
+# A delta ending a sentence or a line is shown at once (the reader is waiting for exactly
+# that), unless the last update was under FLUSH_INTERVAL ago: then at the interval's end, so a
+# stream never sends more than 1 / FLUSH_INTERVAL updates a second.
 _BREAK = re.compile(r"[.!?;:…。！？](?:\s|$)|\n")
 # A closing code fence: up to three spaces, then ``` or ~~~ (at least as long as the opener).
 _CLOSER = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
@@ -150,8 +154,10 @@ def find_seal(source: str) -> Seal | None:  # noqa: PLR0911 - one return per kin
 class DeltaCoalescer:
     """Collects text deltas and shows them as Markdown through an :class:`AnswerSink`.
 
-    Timing: a delta is shown at once when it ends a sentence or holds a newline; otherwise it
-    waits at most ``interval`` seconds (via ``schedule``) to be shown with the deltas after it.
+    Timing: a delta is shown at once when it ends a sentence or holds a newline and the last
+    update is at least ``interval`` old; otherwise it waits (via ``schedule``, at most
+    ``interval`` seconds) to be shown with the deltas after it. So updates are at most
+    ``1 / interval`` a second.
     Not ``live`` (compact streaming): nothing is shown until :meth:`finish`.
 
     Byte bound: every finished piece is rendered and sent once; together they are the rendered
@@ -168,8 +174,9 @@ class DeltaCoalescer:
         sink: where pieces go.
         schedule: ``loop.call_later``-like timer.
         render: Markdown → HTML.
-        interval: the longest a delta waits.
+        interval: the longest a delta waits, and the shortest time between two updates.
         live: show text while it streams (False: only at :meth:`finish`).
+        now: monotonic seconds (the scheduler's clock).
     """
 
     def __init__(
@@ -180,12 +187,15 @@ class DeltaCoalescer:
         render: Renderer = markdown_html,
         interval: float = FLUSH_INTERVAL,
         live: bool = True,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink = sink
         self.live = live
         self._schedule = schedule
         self._render = render
         self._interval = interval
+        self._now = now
+        self._last_update = -math.inf
         self._timer: TimerHandle | None = None
         self._armed = False
         self._carry = ""  # the opener of a code fence whose first lines were already sent
@@ -220,9 +230,13 @@ class DeltaCoalescer:
         if not self.live:
             return
         if _BREAK.search(text):
-            self.flush()
+            wait = self._interval - (self._now() - self._last_update)
+            if wait <= 0:
+                self.flush()
+            elif not self._armed:
+                self._arm(wait)
         elif not self._armed:
-            self._arm()
+            self._arm(self._interval)
 
     def flush(self) -> None:
         """Show what has arrived: send finished pieces, re-render the tail if the budget allows."""
@@ -230,6 +244,7 @@ class DeltaCoalescer:
         if not self._dirty:
             return
         self._dirty = False
+        self._last_update = self._now()
         self._seal(SEAL_MIN_CHARS)
         if self._show_tail():
             return
@@ -279,9 +294,9 @@ class DeltaCoalescer:
 
     # ── internals ──
 
-    def _arm(self) -> None:
+    def _arm(self, delay: float) -> None:
         self._armed = True
-        handle = self._schedule(self._interval, self._on_timer)
+        handle = self._schedule(delay, self._on_timer)
         # A scheduler without a loop may have run the callback already.
         self._timer = handle if self._armed else None
 
