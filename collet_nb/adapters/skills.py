@@ -256,6 +256,7 @@ class SkillTools:
         *,
         file_bytes: int = MAX_FILE_BYTES,
         listed_files: int = MAX_LISTED_FILES,
+        discover: Callable[[], SkillCatalog] | None = None,
     ) -> None:
         """Create the tool.
 
@@ -263,12 +264,36 @@ class SkillTools:
             catalog: the skills, or a callable read at every call.
             file_bytes: the largest file a level-3 read returns.
             listed_files: how many of a skill's files the level-2 answer lists.
+            discover: finds the skills again; :meth:`prepare` calls it before each turn, so a
+                skill added while the notebook runs is there for the next message.
         """
         if file_bytes < 1 or listed_files < 1:
             raise ValueError(f"caps must be at least 1, not {file_bytes} and {listed_files}")
         self._catalog = catalog
         self.file_bytes = file_bytes
         self.listed_files = listed_files
+        self._discover = discover
+        self._reported: set[tuple[str, str]] = set()
+
+    async def prepare(self) -> list[str]:
+        """Rediscover the skills (when a ``discover`` was given); return, once each, the
+        skipped skills to tell the user about (shadowed ones are normal and not told)."""
+        if self._discover is None:
+            return []
+        catalog = await asyncio.to_thread(self._discover)
+        self._catalog = catalog
+        notices = []
+        for problem in catalog.problems:
+            key = (problem.file, problem.rule)
+            if key in self._reported or problem.rule.startswith("shadowed by"):
+                continue
+            self._reported.add(key)
+            notices.append(f"skill skipped: {problem.file}: {problem.rule}")
+        return notices
+
+    def prompt_section(self) -> str:
+        """The level-1 block of the skills for the system prompt (``""`` without skills)."""
+        return self.catalog.prompt()
 
     @property
     def catalog(self) -> SkillCatalog:

@@ -27,6 +27,7 @@ class StopReason(StrEnum):
 class Phase(StrEnum):
     """What the running turn is doing right now (for the status line)."""
 
+    PREPARING = "preparing"  # starting MCP servers, finding skills
     THINKING = "thinking"
     STREAMING = "streaming"
     TOOL = "tool"

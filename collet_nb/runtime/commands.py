@@ -11,7 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from collet_nb.adapters.tools.checkpoints import CheckpointStore
+from collet_nb.adapters.skills import SkillTools, discover_skills
+from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
+from collet_nb.adapters.tools.toolbox import Toolbox
+from collet_nb.core.chat import ToolSpec
 from collet_nb.core.commands import Command, help_text
 from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLevel, WorkspaceScope
 from collet_nb.core.message import UserMessage
@@ -54,6 +57,11 @@ def status_text(runner: SessionRunner) -> str:
     return "\n".join(lines)
 
 
+def _summary(spec: ToolSpec) -> str:
+    """The first sentence of a tool's description."""
+    return spec.description.split(". ")[0].rstrip(".")
+
+
 class CommandRunner:
     """Dispatches parsed commands for one channel of a hub."""
 
@@ -86,6 +94,7 @@ class CommandRunner:
             "cost": self._cost,
             "clear": self._clear,
             "tools": self._tools,
+            "skills": self._skills,
             "save-plan": self._save_plan,
             "checkpoints": self._checkpoints,
             "rewind": self._rewind,
@@ -199,17 +208,40 @@ class CommandRunner:
         return Outcome(text="conversation cleared (the messages stay listed)")
 
     def _tools(self, runner: SessionRunner, command: Command) -> Outcome:
-        specs = runner.tools.specs()
-        return Outcome(
-            text="\n".join(
-                f"{s.name}{' (read-only)' if s.read_only else ''}: {s.description.split('.')[0]}"
-                for s in specs
+        toolbox = runner.tools if isinstance(runner.tools, Toolbox) else None
+        if command.text:
+            if toolbox is None:
+                raise ConfigError("/tools QUERY needs the tool index, which this session lacks")
+            ranked = toolbox.rank(command.text)
+            if not ranked:
+                return Outcome(text=f"no tool matches {command.text!r}")
+            return Outcome(
+                text="\n".join(
+                    f"{score:6.2f}  {spec.name}: {_summary(spec)}" for spec, score in ranked
+                )
             )
-        )
+        specs = toolbox.index.specs if toolbox is not None else runner.tools.specs()
+        lines = [f"{s.name}{' (read-only)' if s.read_only else ''}: {_summary(s)}" for s in specs]
+        if toolbox is not None and toolbox.deferring:
+            lines.append(
+                "(MCP tools are many: the model finds them with tool_search; "
+                "`/tools QUERY` shows how a query ranks them)"
+            )
+        return Outcome(text="\n".join(lines))
+
+    def _skills(self, runner: SessionRunner, command: Command) -> Outcome:
+        skills = runner.tools.find(SkillTools) if isinstance(runner.tools, Toolbox) else None
+        if skills is None:
+            raise ConfigError("this session has no skills tool")
+        project = Path(runner.session.project_dir)
+        skills.catalog = discover_skills(project, Path(runner.settings.home).expanduser())
+        return Outcome(text=skills.catalog.describe())
 
     @staticmethod
     def _store(runner: SessionRunner) -> CheckpointStore:
-        store = getattr(runner.tools, "store", None)
+        tools = runner.tools
+        keeper = tools.find(CheckpointingTools) if isinstance(tools, Toolbox) else tools
+        store = getattr(keeper, "store", None)
         if not isinstance(store, CheckpointStore):
             raise ConfigError("this session keeps no checkpoints")
         return store

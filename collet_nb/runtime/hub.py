@@ -16,8 +16,10 @@ from typing import Any
 
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
 from collet_nb.adapters.procs import ProcessRegistry
+from collet_nb.adapters.skills import SkillTools, discover_skills
 from collet_nb.adapters.tools import BuiltinTools
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
+from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.message import MessageState
@@ -195,7 +197,11 @@ class SessionHub:
             processes=self.processes,
         )
         store = CheckpointStore(Path(settings.home) / "checkpoints" / session.session_id)
-        tools = CheckpointingTools(builtin, store)
+        project, home = Path(session.project_dir), Path(settings.home).expanduser()
+        skills = SkillTools(
+            discover_skills(project, home), discover=lambda: discover_skills(project, home)
+        )
+        tools = Toolbox([CheckpointingTools(builtin, store), skills])
         return {
             "settings": settings,
             "provider": self.provider_factory(settings),

@@ -20,6 +20,11 @@ _ROLES = {
 }
 
 
-def system_prompt(agent: AgentKind, *, project_dir: str) -> str:
-    """The system prompt for ``agent`` working on ``project_dir``."""
-    return _BASE.format(project_dir=project_dir) + "\n\n" + _ROLES[agent]
+def system_prompt(agent: AgentKind, *, project_dir: str, extra: str = "") -> str:
+    """The system prompt for ``agent`` working on ``project_dir``, with the tools' own
+    sections (``extra``: the skills) after the role; the ask agent, having no tools, gets none.
+    """
+    prompt = _BASE.format(project_dir=project_dir) + "\n\n" + _ROLES[agent]
+    if extra and agent is not AgentKind.ASK:
+        prompt += "\n\n" + extra
+    return prompt

@@ -366,9 +366,13 @@ class SessionRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        close = getattr(self.provider, "aclose", None)
-        if callable(close):
-            await close()
+        for resource in (self.tools, self.provider):  # MCP servers, HTTP connections
+            close = getattr(resource, "aclose", None)
+            if callable(close):
+                try:
+                    await close()
+                except Exception:  # closing the rest (and the journal) must still happen
+                    log.exception("collet: closing %s failed", type(resource).__name__)
         self.journal.close()
 
     # ── the drain ──
@@ -421,7 +425,6 @@ class SessionRunner:
         if callable(begin_turn):
             begin_turn(msg.id)  # checkpoints made in this turn are named after its message
         agent = AgentKind.parse(msg.agent or session.agent_override or "code", setting="agent")
-        session.context.system_prompt = system_prompt(agent, project_dir=session.project_dir)
         self._guard = guard = Guard(
             max_iterations=settings.max_iterations, breaker_threshold=settings.circuit_breaker
         )
@@ -453,6 +456,8 @@ class SessionRunner:
 
         timer = asyncio.get_running_loop().call_later(settings.task_timeout, time_out)
         try:
+            # Inside the timeout and the cancel scope: a server slow to start is the turn's.
+            await self._prepare_tools(msg, agent)
             await self._pump(loop)
         except asyncio.CancelledError:
             if not timed_out or self._was_cancelled(msg):
@@ -491,6 +496,26 @@ class SessionRunner:
             timer.cancel()
             self.iterations = guard.iterations
             self._guard = None
+
+    async def _prepare_tools(self, msg: UserMessage, agent: AgentKind) -> None:
+        """Start what the tools need (MCP servers, skills), pre-attach the tools this message
+        calls for, and set the system prompt; problems become notices, never failures."""
+        tools = self.tools
+        prepare = getattr(tools, "prepare", None)
+        if callable(prepare):
+            self.emit(PhaseChanged(message_id=msg.id, phase=Phase.PREPARING.value))
+            for text in await prepare():
+                self.emit(Notice(message_id=msg.id, text=text))
+        reset_focus, focus = getattr(tools, "reset_focus", None), getattr(tools, "focus", None)
+        if callable(reset_focus) and callable(focus):
+            reset_focus()
+            focus(msg.text)
+        prompt = getattr(tools, "prompt", None)
+        self.session.context.system_prompt = system_prompt(
+            agent,
+            project_dir=self.session.project_dir,
+            extra=prompt() if callable(prompt) else "",
+        )
 
     async def _pump(self, loop: AgentLoop) -> None:
         async with contextlib.aclosing(loop.events()) as events:

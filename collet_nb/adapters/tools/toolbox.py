@@ -10,6 +10,7 @@ message (by :meth:`Toolbox.focus` or a ``tool_search`` call), after ``tool_searc
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from collet_nb.core.ports import ToolPort
 from collet_nb.errors import ToolError
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 MCP_PREFIX = "mcp__"
 
@@ -190,6 +193,40 @@ class Toolbox:
             hook = getattr(source, "begin_turn", None)
             if callable(hook):
                 hook(message_id)
+
+    async def prepare(self) -> list[str]:
+        """Get every source ready for a turn (start MCP servers, rediscover skills); return
+        what the user should be told. A source that fails here is reported, not fatal."""
+        notices: list[str] = []
+        for source in self._sources:
+            hook = getattr(source, "prepare", None)
+            if not callable(hook):
+                continue
+            try:
+                notices.extend(await hook())
+            except Exception as exc:  # the turn goes on with the tools that work
+                logger.exception("preparing %s failed", type(source).__name__)
+                notices.append(f"{type(source).__name__} failed to prepare: {exc}")
+        return notices
+
+    def prompt(self) -> str:
+        """The sources' sections of the system prompt (skills), joined."""
+        parts = []
+        for source in self._sources:
+            hook = getattr(source, "prompt_section", None)
+            if callable(hook) and (part := hook()):
+                parts.append(part)
+        return "\n\n".join(parts)
+
+    async def aclose(self) -> None:
+        """Close every source that holds resources (MCP servers); idempotent."""
+        for source in self._sources:
+            hook = getattr(source, "aclose", None)
+            if callable(hook):
+                try:
+                    await hook()
+                except Exception:  # one source failing to close must not keep the others up
+                    logger.exception("closing %s failed", type(source).__name__)
 
     def find(self, type_: type[T]) -> T | None:
         """The first source of ``type_``, looking through wrappers' ``inner``; else None."""
