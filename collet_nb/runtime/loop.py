@@ -237,8 +237,16 @@ class AgentLoop:
             return ToolResult(call_id=call.id, name=call.name, content=text, is_error=True)
 
         if spec is None:
-            known = ", ".join(sorted(by_name)) or "none"
-            return error(f"unknown tool {call.name!r}; the tools you can call are: {known}")
+            suggest = getattr(self.tools, "suggest", None)
+            if callable(suggest) and len(by_name) > 20:
+                # Thousands of MCP tools: name the closest few, not all of them.
+                close = ", ".join(suggest(call.name)) or "none"
+                hint = f"the closest are: {close}"
+                if "tool_search" in by_name:
+                    hint += "; tool_search finds more"
+            else:
+                hint = f"the tools you can call are: {', '.join(sorted(by_name)) or 'none'}"
+            return error(f"unknown tool {call.name!r}; {hint}")
         try:
             arguments: dict[str, Any] = call.parsed_arguments()
         except ValueError as exc:

@@ -331,3 +331,34 @@ def test_the_agent_loop_can_call_a_tool_that_tool_search_revealed():
     ]
     assert mcp.calls == [("mcp__time__get_current_time", {"timezone": "Asia/Tokyo"})]
     assert loop.final_text == "It is noon in Tokyo."
+
+
+def test_a_wrong_tool_name_among_many_names_the_closest_few_not_every_tool():
+    many = [
+        tool(f"mcp__files__tool_{i}", f"Does thing number {i}", arg="An argument")
+        for i in range(40)
+    ]
+    toolbox = Toolbox([Source("local", LOCAL), Source("mcp", [*MCP, *many])], defer_above=100)
+
+    def reply(request):
+        if answered_tools(request) == 0:
+            return [call("mcp__time__get_time", {"timezone": "UTC"}, call_id="t")]
+        return text("done")
+
+    loop = AgentLoop(
+        message_id="m1",
+        user_text="what time is it?",
+        context=ConversationContext(system_prompt="", budget=100_000),
+        provider=FunctionModel(reply),
+        model="function",
+        tools=toolbox,
+        guard=Guard(max_iterations=5, breaker_threshold=3),
+    )
+
+    async def main() -> list[ToolResultReady]:
+        return [e async for e in loop.events() if isinstance(e, ToolResultReady)]
+
+    (result,) = asyncio.run(main())
+    assert result.is_error
+    assert "the closest are: mcp__time__get_current_time" in result.content
+    assert result.content.count("mcp__") <= 6  # the wrong name and at most five suggestions
