@@ -1,0 +1,211 @@
+"""``McpManager``: the MCP servers of one session behind the core's ``ToolPort``.
+
+Servers start when a turn first needs them (``prepare``), concurrently, and then stay up; one
+that died is started again on the next ``prepare`` or call. Every failure reaches the model as
+an ``is_error`` result and ``describe()``; only cancellation propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from collet_nb.adapters.mcp.catalog import Catalog, McpTool
+from collet_nb.adapters.mcp.content import render_result
+from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions
+from collet_nb.adapters.mcp.state import ServerState, ServerStatus
+from collet_nb.adapters.procs import ProcessRegistry
+from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.mcp_config import McpServerConfig
+from collet_nb.errors import ConfigError, McpServerError
+
+logger = logging.getLogger(__name__)
+
+_NAMES_SHOWN = 20
+
+
+class McpManager:
+    """The configured MCP servers of a session: their tools, calls and lifecycles.
+
+    Implements ``collet_nb.core.ports.ToolPort``. Use it on one event loop (the kernel's).
+    """
+
+    def __init__(
+        self,
+        servers: Mapping[str, McpServerConfig],
+        *,
+        log_dir: Path,
+        processes: ProcessRegistry | None = None,
+        project_dir: Path | None = None,
+        start_timeout: float = 30.0,
+        call_timeout: float = 120.0,
+        close_timeout: float = 10.0,
+        kill_grace: float = 2.0,
+        retry_delay: float = 60.0,
+        output_chars: int = 30_000,
+    ) -> None:
+        """Create the manager; nothing starts (and ``mcp`` is not imported) until ``prepare``.
+
+        Args:
+            servers: the merged servers of both mcp.json files (disabled ones included).
+            log_dir: where each stdio server's stderr goes (``mcp-<name>.log``).
+            processes: the registry the stdio servers' process groups are recorded in (the
+                kernel's, so that every kind of kernel end kills them); a new one if None.
+            project_dir: the default, and the base of a relative, ``cwd`` of stdio servers
+                (the current directory if None).
+            start_timeout: seconds a server has from spawn (or connect) to listing its tools.
+            call_timeout: seconds a tool call may take before it is cancelled.
+            close_timeout: seconds a server has to stop before its group is killed.
+            kill_grace: seconds between SIGTERM and SIGKILL for what is left of a group.
+            retry_delay: seconds before ``prepare`` tries again a server that failed to start.
+            output_chars: characters of a tool result handed to the model.
+        """
+        for label, value in (
+            ("start_timeout", start_timeout),
+            ("call_timeout", call_timeout),
+            ("close_timeout", close_timeout),
+        ):
+            if value <= 0:
+                raise ValueError(f"{label} must be positive, not {value}")
+        self.processes = processes if processes is not None else ProcessRegistry()
+        options = ServerOptions(
+            log_dir=Path(log_dir),
+            project_dir=Path(project_dir) if project_dir is not None else Path.cwd(),
+            processes=self.processes,
+            start_timeout=start_timeout,
+            call_timeout=call_timeout,
+            close_timeout=close_timeout,
+            kill_grace=kill_grace,
+            retry_delay=retry_delay,
+            output_chars=output_chars,
+        )
+        self._options = options
+        self._servers = {name: ManagedServer(cfg, options) for name, cfg in servers.items()}
+        self._catalog = Catalog({})
+        self._listed: tuple[tuple[McpTool, ...], ...] = ()
+        self._closing: asyncio.Future[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` was called (no server starts again)."""
+        return self._closing is not None
+
+    def specs(self) -> Sequence[ToolSpec]:
+        """The tools of every server, from their last listing (none before ``prepare``)."""
+        return self._tools().specs
+
+    def owns(self, name: str) -> bool:
+        """Whether ``name`` is one of this manager's tools."""
+        return self._tools().resolve(name) is not None
+
+    async def call(self, call: ToolCall, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run one MCP tool call; every failure is an ``is_error`` result."""
+        entry = self._tools().resolve(call.name)
+        if entry is None:
+            names = ", ".join(self._tools().names()[:_NAMES_SHOWN]) or "none"
+            return _error(call, f"unknown MCP tool {call.name!r}; the MCP tools are: {names}")
+        server_name, tool = entry
+        server = self._servers[server_name]
+        try:
+            if self.closed:
+                raise McpServerError(
+                    "the MCP servers of this session were closed", server=server_name
+                )
+            if server.state is not ServerState.RUNNING:
+                if server.state is ServerState.FAILED and not server.due():
+                    raise McpServerError(server.last_error or "failed", server=server_name)
+                await server.start()
+            result = await server.call_tool(tool.name, dict(arguments))
+            text, is_error = render_result(result, cap=self._options.output_chars)
+        except McpServerError as exc:
+            return _error(call, str(exc))
+        except Exception as exc:
+            # The port promises results, not exceptions: this is the tool-call boundary.
+            logger.exception("MCP tool %s failed", call.name)
+            message = f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+            return _error(call, server.config.redact(message))
+        return ToolResult(call_id=call.id, name=call.name, content=text, is_error=is_error)
+
+    async def prepare(self) -> tuple[McpServerError, ...]:
+        """Start, concurrently, every enabled server that is not running (awaited per turn).
+
+        A server that died is started again; one that failed to start waits ``retry_delay``.
+
+        Returns:
+            The errors of the servers that failed to start now (also in ``describe()``).
+        """
+        if self.closed:
+            return ()
+        due = [server for server in self._servers.values() if server.due()]
+        if not due:
+            return ()
+        outcomes = await asyncio.gather(*(s.start() for s in due), return_exceptions=True)
+        errors: list[McpServerError] = []
+        for server, outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, McpServerError):
+                errors.append(outcome)
+            elif isinstance(outcome, BaseException):
+                logger.error("MCP server %r failed to start", server.name, exc_info=outcome)
+                errors.append(
+                    McpServerError(
+                        f"MCP server {server.name!r} failed to start: {type(outcome).__name__}",
+                        server=server.name,
+                    )
+                )
+        return tuple(errors)
+
+    async def restart(self, name: str) -> ServerStatus:
+        """Stop server ``name`` (if it runs) and start it again (``/mcp restart NAME``).
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it is disabled, the manager is closed, or it fails to start.
+        """
+        server = self._servers.get(name)
+        if server is None:
+            names = ", ".join(self._servers) or "none are configured"
+            raise ConfigError(
+                f"no MCP server is named {name!r}; the servers are: {names} (see "
+                ".collet/mcp.json and $COLLET_HOME/mcp.json)",
+                key="mcp",
+            )
+        if self.closed:
+            raise McpServerError("the MCP servers of this session were closed", server=name)
+        await server.stop()
+        await server.start()
+        return server.status()
+
+    def describe(self) -> list[ServerStatus]:
+        """Every configured server, in the configuration's order (``/mcp list``)."""
+        return [server.status() for server in self._servers.values()]
+
+    async def aclose(self) -> None:
+        """Stop every server (idempotent; bounded by about ``close_timeout + kill_grace``)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._stop_all())
+        await asyncio.shield(self._closing)
+
+    async def _stop_all(self) -> None:
+        outcomes = await asyncio.gather(
+            *(s.stop() for s in self._servers.values()), return_exceptions=True
+        )
+        for server, outcome in zip(self._servers.values(), outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                logger.error("stopping MCP server %r failed", server.name, exc_info=outcome)
+
+    def _tools(self) -> Catalog:
+        # Rebuilt only when a server's listing changed (a start replaces its tuple).
+        listed = tuple(server.tools for server in self._servers.values())
+        if len(listed) != len(self._listed) or any(
+            new is not old for new, old in zip(listed, self._listed, strict=False)
+        ):
+            self._catalog = Catalog({s.name: s.tools for s in self._servers.values()})
+            self._listed = listed
+        return self._catalog
+
+
+def _error(call: ToolCall, message: str) -> ToolResult:
+    return ToolResult(call_id=call.id, name=call.name, content=message, is_error=True)

@@ -1,0 +1,517 @@
+"""One MCP server and its owner task: the task enters the SDK client, lists the tools, serves
+calls, notices death, and exits the client again (anyio cancel scopes must exit where entered).
+
+Callers never touch the SDK session: a call is a request the owner's task group runs, answered
+through a future, so cancelling a caller cancels its call and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from collet_nb.adapters.mcp.catalog import McpTool
+from collet_nb.adapters.mcp.state import ServerLifecycle, ServerState, ServerStatus
+from collet_nb.adapters.mcp.stderr_log import StderrLog
+from collet_nb.adapters.mcp.transport import http_transport, stdio_transport
+from collet_nb.adapters.procs import ProcessRegistry, signal_group
+from collet_nb.core.mcp_config import McpServerConfig, McpTransport
+from collet_nb.errors import McpServerError
+
+logger = logging.getLogger(__name__)
+
+_WATCH_SECONDS = 0.2  # how soon the death of an idle stdio server is noticed
+_SAFETY_MARGIN = 5.0  # the owner's own deadlines fire first; these bound a stuck owner
+_LIST_PAGES = 100  # a server whose tools/list never ends cannot hang a start
+_CONNECTION_CLOSED = -32000  # mcp_types.CONNECTION_CLOSED, without importing mcp here
+# The SDK (≈0.5 s) and jsonschema (≈0.8 s, which the SDK imports at the first tool result).
+_SDK_MODULES = ("mcp", "mcp.client.stdio", "mcp.client.streamable_http", "httpx2", "jsonschema")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerOptions:
+    """What every server of a manager shares.
+
+    Attributes:
+        log_dir: where ``mcp-<name>.log`` files go.
+        project_dir: the default (and the base of a relative) ``cwd`` of stdio servers.
+        processes: the registry stdio servers' process groups are recorded in.
+        start_timeout: seconds from spawn/connect to the end of the tool listing.
+        call_timeout: seconds a tool call may take.
+        close_timeout: seconds a stop may take before the group is killed outright.
+        kill_grace: seconds between SIGTERM and SIGKILL for what is left of a group.
+        retry_delay: seconds before a server that failed to start is tried again by
+            ``prepare`` (a server that died while running is restarted at once).
+        output_chars: characters of a tool result kept.
+    """
+
+    log_dir: Path
+    project_dir: Path
+    processes: ProcessRegistry
+    start_timeout: float = 30.0
+    call_timeout: float = 120.0
+    close_timeout: float = 10.0
+    kill_grace: float = 2.0
+    retry_delay: float = 60.0
+    output_chars: int = 30_000
+
+
+@dataclass(kw_only=True, eq=False)
+class _Request:
+    """One tool call waiting for the owner's task group."""
+
+    tool: str
+    arguments: dict[str, Any]
+    future: asyncio.Future[Any]
+    scope: anyio.CancelScope | None = field(default=None)
+
+    def resolve(self, value: Any) -> None:
+        if not self.future.done():
+            self.future.set_result(value)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+    def cancel(self) -> None:
+        self.future.cancel()
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+class ManagedServer:
+    """One configured server: its lifecycle, its owner task, its cached tools."""
+
+    def __init__(self, config: McpServerConfig, options: ServerOptions) -> None:
+        self.config = config
+        self.options = options
+        self.lifecycle = ServerLifecycle(
+            ServerState.DISABLED if config.disabled else ServerState.CONFIGURED
+        )
+        self.tools: tuple[McpTool, ...] = ()
+        self.last_error: str | None = None
+        self.pid: int | None = None
+        stdio = config.transport is McpTransport.STDIO
+        self.log = StderrLog(options.log_dir / f"mcp-{config.name}.log") if stdio else None
+        self._owner: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._stop = asyncio.Event()
+        self._start_scope: anyio.CancelScope | None = None
+        self._tg: Any = None
+        self._client: Any = None
+        self._pending: set[_Request] = set()
+        self._start_failed = False
+        self._failed_at = -math.inf
+
+    @property
+    def name(self) -> str:
+        """The server's name in mcp.json."""
+        return self.config.name
+
+    @property
+    def state(self) -> ServerState:
+        """Where it is in its life."""
+        return self.lifecycle.state
+
+    def status(self) -> ServerStatus:
+        """Its line of ``/mcp list``."""
+        return ServerStatus(
+            name=self.name,
+            state=self.state,
+            transport=self.config.transport.value,
+            source=self.config.source,
+            target=self.config.display,
+            tools=len(self.tools),
+            pid=self.pid,
+            last_error=self.last_error,
+            log_path=str(self.log.path) if self.log is not None else None,
+        )
+
+    def due(self) -> bool:
+        """Whether ``prepare`` should start it now."""
+        state = self.state
+        if state in (ServerState.CONFIGURED, ServerState.STOPPED):
+            return True
+        if state is ServerState.FAILED:
+            # Died while running: back at once. Never started: not on every turn.
+            waited = time.monotonic() - self._failed_at
+            return not self._start_failed or waited >= self.options.retry_delay
+        return False
+
+    async def start(self) -> None:
+        """Start it, or join the start under way; return once it is running.
+
+        Raises:
+            McpServerError: when it is disabled, or fails to start (``last_error`` says why).
+        """
+        if self.state is ServerState.RUNNING:
+            return
+        if self.state is ServerState.DISABLED:
+            raise McpServerError(
+                f"MCP server {self.name!r} is disabled in {self.config.source}; remove "
+                '"disabled": true there to use it',
+                server=self.name,
+            )
+        await load_sdk(self.name)
+        if self.state is not ServerState.STARTING:
+            await self.stop()  # a run still winding down (it died, or a stop is under way)
+            now = self.lifecycle.state  # read again: another caller may have started it
+            if now is ServerState.RUNNING:
+                return
+            if now is not ServerState.STARTING:
+                self._launch()
+        assert self._ready is not None
+        ready = self._ready
+        bound = self.options.start_timeout + self.options.close_timeout + _SAFETY_MARGIN
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), bound)
+        except TimeoutError:
+            # The owner's own deadline should have ended the start long ago.
+            await self.stop()
+            raise McpServerError(
+                f"MCP server {self.name!r} did not start within {bound:g} s and was stopped",
+                server=self.name,
+            ) from None
+
+    def _launch(self) -> None:
+        self.lifecycle.move(ServerState.STARTING)
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        # Nobody may be left to await a failed start (say the turn was cancelled).
+        ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._ready = ready
+        self._stop = asyncio.Event()
+        self.pid = None
+        self._owner = asyncio.create_task(self._own(ready), name=f"mcp-server-{self.name}")
+        self._owner.add_done_callback(self._owner_done)
+
+    def _owner_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("owner task of MCP server %r failed", self.name, exc_info=task.exception())
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
+        """Call ``tool`` and return the SDK's ``CallToolResult``.
+
+        Raises:
+            McpServerError: when the server is not running, dies, errs or times out.
+        """
+        tg, client = self._tg, self._client
+        if self.state is not ServerState.RUNNING or tg is None:
+            raise McpServerError(
+                self.last_error or f"MCP server {self.name!r} is {self.state.value}",
+                server=self.name,
+            )
+        request = _Request(
+            tool=tool, arguments=arguments, future=asyncio.get_running_loop().create_future()
+        )
+        self._pending.add(request)
+        tg.start_soon(self._serve_call, client, request)
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(request.future), self.options.call_timeout + _SAFETY_MARGIN
+            )
+        except TimeoutError:
+            request.cancel()
+            raise self._timeout(tool) from None
+        except asyncio.CancelledError:
+            request.cancel()
+            raise
+        finally:
+            self._pending.discard(request)
+
+    async def stop(self) -> None:
+        """Stop it (bounded by ``close_timeout``; the group is killed if it takes longer).
+
+        Idempotent; a failed server keeps its state and error.
+        """
+        owner = self._owner
+        if owner is None or owner.done():
+            return
+        if self.state in (ServerState.STARTING, ServerState.RUNNING):
+            self.lifecycle.move(ServerState.STOPPING)
+        self._stop.set()
+        if self._start_scope is not None:
+            self._start_scope.cancel()
+        done, _ = await asyncio.wait({owner}, timeout=self.options.close_timeout)
+        if done:
+            return
+        logger.warning("MCP server %r did not stop in time: killing it", self.name)
+        if self.pid is not None:
+            with contextlib.suppress(ValueError):
+                signal_group(self.pid, signal.SIGKILL)
+        owner.cancel()
+        await asyncio.wait({owner}, timeout=self.options.kill_grace + _SAFETY_MARGIN)
+
+    # --- the owner task -------------------------------------------------------------------
+
+    async def _own(self, ready: asyncio.Future[None]) -> None:
+        error: McpServerError | None = None
+        try:
+            await self._session(ready)
+        except Exception as exc:
+            # The owner's boundary: whatever ended the session becomes the server's error.
+            error = self._failure(exc, starting=not ready.done())
+        finally:
+            self._tg = self._client = self._start_scope = None
+            if self.log is not None:
+                self.log.close()
+            self._finish(error, ready)
+
+    async def _session(self, ready: asyncio.Future[None]) -> None:
+        with anyio.CancelScope() as scope:
+            # Deadline for the start only; lifted once the tools are listed.
+            scope.deadline = anyio.current_time() + self.options.start_timeout
+            self._start_scope = scope
+            async with self._connect() as client:
+                self.tools = await _list_tools(client)
+                scope.deadline = math.inf
+                self._start_scope = None
+                if self._stop.is_set():
+                    return  # stopped while listing: never report it running
+                async with anyio.create_task_group() as tg:
+                    self._tg, self._client = tg, client
+                    self.lifecycle.move(ServerState.RUNNING)
+                    self.last_error = None
+                    ready.set_result(None)
+                    if self.pid is not None:
+                        tg.start_soon(self._watch, self.pid)
+                    await self._stop.wait()
+                    tg.cancel_scope.cancel()
+        if not ready.done():
+            raise _StartAborted(timed_out=scope.cancelled_caught and not self._stop.is_set())
+
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[Any]:
+        from mcp import Client
+
+        config = self.config
+        if config.transport is McpTransport.HTTP:
+            transport = http_transport(config.url, config.headers)
+        else:
+            assert self.log is not None
+            errlog = self.log.open(config.display)
+            cwd = self.options.project_dir / (config.cwd or ".")
+            transport = stdio_transport(
+                config,
+                cwd=cwd,
+                errlog=errlog,
+                pid_dir=self.options.log_dir,
+                processes=self.options.processes,
+                on_pid=self._seen_pid,
+                kill_grace=self.options.kill_grace,
+            )
+        async with Client(transport) as client:
+            yield client
+
+    def _seen_pid(self, pid: int) -> None:
+        self.pid = pid
+
+    async def _watch(self, pid: int) -> None:
+        # The SDK owns the process object: its exit can only be polled for.
+        while _alive(pid):  # noqa: ASYNC110 - no event to wait on
+            await anyio.sleep(_WATCH_SECONDS)
+        when = "during a call" if self._pending else "while idle"
+        self._lost(f"MCP server {self.name!r} exited {when}")
+
+    async def _serve_call(self, client: Any, request: _Request) -> None:
+        from mcp import MCPError
+
+        with anyio.CancelScope() as scope:
+            request.scope = scope
+            if request.future.done():
+                return
+            with anyio.move_on_after(self.options.call_timeout) as timer:
+                try:
+                    result = await client.call_tool(request.tool, request.arguments)
+                except MCPError as exc:
+                    request.fail(self._call_error(request.tool, exc))
+                except Exception as exc:
+                    # The call's boundary: the caller gets an error, the session goes on.
+                    # Logged redacted: the exception text may carry a header value or a token.
+                    error = self._error(f"call to {request.tool!r} failed: {_describe(exc)}")
+                    logger.warning("%s", error)
+                    request.fail(error)
+                else:
+                    request.resolve(result)
+            if timer.cancelled_caught:
+                request.fail(self._timeout(request.tool))
+
+    def _lost(self, reason: str) -> None:
+        """The server died or its connection broke: fail it; the owner then winds down."""
+        if self.state is ServerState.RUNNING:
+            self.lifecycle.move(ServerState.FAILED)
+            self._start_failed = False
+            self._failed_at = time.monotonic()
+            self.last_error = self._compose(reason, self._restart_advice())
+        self._stop.set()
+
+    def _finish(self, error: McpServerError | None, ready: asyncio.Future[None]) -> None:
+        state = self.state
+        if state in (ServerState.STARTING, ServerState.RUNNING):
+            self.lifecycle.move(ServerState.FAILED)
+            self._start_failed = state is ServerState.STARTING
+            self._failed_at = time.monotonic()
+            self.last_error = str(error or self._error("ended unexpectedly"))
+        elif state is ServerState.STOPPING:
+            self.lifecycle.move(ServerState.STOPPED)
+        self.pid = None
+        message = self.last_error if state is not ServerState.STOPPING else None
+        reason = McpServerError(
+            message or f"MCP server {self.name!r} was stopped", server=self.name
+        )
+        if not ready.done():
+            ready.set_exception(reason)
+        for request in tuple(self._pending):
+            request.fail(reason)
+
+    # --- messages -------------------------------------------------------------------------
+
+    def _error(self, problem: str) -> McpServerError:
+        return McpServerError(
+            self.config.redact(f"MCP server {self.name!r}: {problem}"), server=self.name
+        )
+
+    def _timeout(self, tool: str) -> McpServerError:
+        return self._error(
+            f"tool {tool!r} did not answer within {self.options.call_timeout:g} s and was "
+            "cancelled; the server is still available. Ask for less at once, or raise the MCP "
+            "call timeout"
+        )
+
+    def _call_error(self, tool: str, exc: Exception) -> McpServerError:
+        code = getattr(exc, "code", None)
+        if code == _CONNECTION_CLOSED:
+            self._lost(f"MCP server {self.name!r} died during a call to {tool!r}")
+            return McpServerError(self.config.redact(self.last_error or ""), server=self.name)
+        return self._error(f"refused the call to {tool!r}: {exc} (MCP error {code})")
+
+    def _failure(self, exc: Exception, *, starting: bool) -> McpServerError:
+        leaf = _leaf(exc)
+        if isinstance(leaf, McpServerError):
+            return leaf
+        config = self.config
+        if isinstance(leaf, _StartAborted) and leaf.timed_out:
+            problem = f"did not finish starting within {self.options.start_timeout:g} s"
+        elif isinstance(leaf, _StartAborted):
+            problem = "was stopped while starting"
+        elif isinstance(leaf, OSError) and starting:
+            problem = f"could not be started ({leaf.strerror or leaf})"
+        elif getattr(leaf, "code", None) == _CONNECTION_CLOSED:
+            ended = "exited" if config.transport is McpTransport.STDIO else "closed the connection"
+            problem = f"{ended} during start-up" if starting else f"{ended}"
+        elif type(leaf).__module__.startswith("httpx"):
+            problem = f"could not be reached at {config.display} ({_describe(leaf)})"
+        else:
+            problem = f"failed: {_describe(leaf)}"
+        if not starting:
+            advice = self._restart_advice()
+        elif config.transport is McpTransport.STDIO:
+            advice = (
+                f"Check `command`, `args` and `env` of {config.name!r} in {config.source}, "
+                f"then run `/mcp restart {config.name}`"
+            )
+        else:
+            advice = (
+                f"Check that it is running, and `url` and `headers` of {config.name!r} in "
+                f"{config.source}, then run `/mcp restart {config.name}`"
+            )
+        message = self._compose(f"MCP server {config.name!r} {problem}", advice)
+        return McpServerError(message, server=config.name)
+
+    def _restart_advice(self) -> str:
+        return f"It is started again when next needed (or run `/mcp restart {self.name}`)"
+
+    def _compose(self, problem: str, advice: str) -> str:
+        """``problem``, the run's last stderr lines (stdio), ``advice``; secrets redacted."""
+        parts = [problem]
+        if self.log is not None:
+            lines = self.log.tail()
+            shown = " | ".join(lines) if lines else "(none)"
+            parts.append(f"Last stderr lines (full log: {self.log.path}): {shown}")
+        parts.append(advice)
+        return self.config.redact(". ".join(parts) + ".")
+
+
+class _StartAborted(Exception):
+    """The start's deadline passed, or a stop came first."""
+
+    def __init__(self, *, timed_out: bool) -> None:
+        super().__init__("timed out" if timed_out else "stopped")
+        self.timed_out = timed_out
+
+
+async def load_sdk(server: str) -> None:
+    """Import the MCP SDK in a thread (once), so the kernel's loop is not blocked for a second.
+
+    Raises:
+        McpServerError: when the ``mcp`` package is not installed.
+    """
+    if all(name in sys.modules for name in _SDK_MODULES):
+        return
+    try:
+        await asyncio.to_thread(_import_sdk)
+    except ModuleNotFoundError as exc:
+        raise McpServerError(
+            f"MCP server {server!r} cannot start: the Python package {exc.name!r} is not "
+            "installed; install it with `pip install 'collet_nb[mcp]'` and restart the kernel",
+            server=server,
+        ) from None
+
+
+def _import_sdk() -> None:
+    for name in _SDK_MODULES:
+        importlib.import_module(name)
+
+
+async def _list_tools(client: Any) -> tuple[McpTool, ...]:
+    tools: list[McpTool] = []
+    cursor: str | None = None
+    for _ in range(_LIST_PAGES):
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(McpTool.from_listing(tool) for tool in page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return tuple(tools)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[-1].split()
+    except OSError:
+        return True  # no procfs: trust kill(0)
+    return bool(fields) and fields[0] not in (b"Z", b"X")
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
+        exc = (inner or list(exc.exceptions))[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

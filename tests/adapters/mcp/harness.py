@@ -1,0 +1,137 @@
+"""What the MCP manager's tests share: server entries, a manager on a temp dir, bounded waits,
+and the in-repo server over Streamable HTTP as a subprocess that is always killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from collet_nb.adapters.mcp import McpManager
+from collet_nb.adapters.procs import ProcessRegistry, group_alive
+from collet_nb.core.chat import ToolCall, ToolResult
+from collet_nb.core.mcp_config import parse_mcp_config
+
+SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_server.py")
+TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
+BOUND = 60.0  # no scenario may take longer, whatever goes wrong
+
+
+def run(coro: Any, timeout: float = BOUND) -> Any:
+    """Run a scenario on a fresh event loop, bounded."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def stdio(*flags: str, **fields: Any) -> dict[str, Any]:
+    """An mcp.json entry starting the in-repo server over stdio."""
+    return {"command": sys.executable, "args": [SERVER, "stdio", *flags], **fields}
+
+
+def make_manager(
+    tmp_path: Path,
+    servers: dict[str, Any],
+    *,
+    env: dict[str, str] | None = None,
+    processes: ProcessRegistry | None = None,
+    **options: Any,
+) -> McpManager:
+    """A manager for ``servers`` (mcp.json entries), logging under ``tmp_path/logs``."""
+    configs = parse_mcp_config(
+        json.dumps({"mcpServers": servers}), source=str(tmp_path / "mcp.json"), env=env or {}
+    )
+    return McpManager(
+        configs,
+        log_dir=tmp_path / "logs",
+        processes=processes if processes is not None else ProcessRegistry(),
+        project_dir=tmp_path,
+        **options,
+    )
+
+
+async def use(manager: McpManager, name: str, /, **arguments: Any) -> ToolResult:
+    """Call one tool the way the loop does."""
+    call = ToolCall(id="call-1", name=name, arguments=json.dumps(arguments))
+    return await manager.call(call, arguments)
+
+
+async def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    """Poll ``condition`` (another process's end has no event to wait on), bounded."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def gone(pid: int) -> bool:
+    """Whether no live process is left in group ``pid``."""
+    return not group_alive(pid)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of group ``pgid``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def http_server(
+    log: Path, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The in-repo server over Streamable HTTP on loopback: yields its URL and process."""
+    port = port or free_port()
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, SERVER, "http", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"test HTTP server did not come up: {log.read_text()}"
+                    ) from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
