@@ -489,19 +489,12 @@ async def _list_tools(client: Any) -> tuple[McpTool, ...]:
 
 
 def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie does not)."""
+    """Whether process ``pid`` exists (asyncio's child watcher reaps it the moment it exits)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[-1].split()
-    except OSError:
-        return True  # no procfs: trust kill(0)
-    return bool(fields) and fields[0] not in (b"Z", b"X")
+    except (ProcessLookupError, PermissionError):
+        return False  # gone, or its pid now belongs to another user's process
+    return True
 
 
 def _leaf(exc: BaseException) -> BaseException:

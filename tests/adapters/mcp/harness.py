@@ -12,8 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,26 @@ def make_manager(
         project_dir=tmp_path,
         **options,
     )
+
+
+@asynccontextmanager
+async def managing(
+    tmp_path: Path, servers: dict[str, Any], **options: Any
+) -> AsyncIterator[McpManager]:
+    """``make_manager``, closed on the way out whatever happened."""
+    manager = make_manager(tmp_path, servers, **options)
+    try:
+        yield manager
+    finally:
+        await manager.aclose()
+
+
+def recorded() -> tuple[ProcessRegistry, list[tuple[str, int]]]:
+    """A registry and the list of its ``(event, pgid)`` changes."""
+    registry = ProcessRegistry()
+    events: list[tuple[str, int]] = []
+    registry.add_listener(lambda event, pgid: events.append((event, pgid)))
+    return registry, events
 
 
 async def use(manager: McpManager, name: str, /, **arguments: Any) -> ToolResult:

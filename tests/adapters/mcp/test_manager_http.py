@@ -7,6 +7,7 @@ from tests.adapters.mcp.harness import (
     free_port,
     http_server,
     make_manager,
+    managing,
     run,
     stdio,
     stop_process,
@@ -25,8 +26,7 @@ def test_an_http_server_lists_tools_answers_calls_and_gets_the_configured_header
     servers = {"web": {"url": url, "headers": {"X-Team": "${TEAM}"}}}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers, env={"TEAM": "blue-42"})
-        try:
+        async with managing(tmp_path, servers, env={"TEAM": "blue-42"}) as manager:
             assert await manager.prepare() == ()
             status = manager.describe()[0]
             assert (status.state, status.transport, status.pid) == (
@@ -36,8 +36,6 @@ def test_an_http_server_lists_tools_answers_calls_and_gets_the_configured_header
             assert (await use(manager, "mcp__web__add", a=20, b=22)).content == "42"
             assert (await use(manager, "mcp__web__header", name="X-Team")).content == "blue-42"
             assert (await use(manager, "mcp__web__fail", reason="r")).is_error
-        finally:
-            await manager.aclose()
         assert manager.describe()[0].state is ServerState.STOPPED
 
     run(scenario())
@@ -48,8 +46,7 @@ def test_an_unreachable_url_fails_with_what_to_check_and_stdio_servers_still_wor
     servers = {"web": {"url": url, "headers": {"Authorization": "Bearer ${TOKEN}"}}, "t": stdio()}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers, env={"TOKEN": "sekrit-token-1"})
-        try:
+        async with managing(tmp_path, servers, env={"TOKEN": "sekrit-token-1"}) as manager:
             (error,) = await manager.prepare()
             assert error.server == "web"
             text = str(error)
@@ -57,8 +54,6 @@ def test_an_unreachable_url_fails_with_what_to_check_and_stdio_servers_still_wor
             assert "Check that it is running" in text
             assert "sekrit-token-1" not in text
             assert (await use(manager, "mcp__t__echo", text="fine")).content == "fine"
-        finally:
-            await manager.aclose()
 
     run(scenario())
 

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from collet_nb.adapters.mcp import ServerState
-from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.errors import ConfigError, McpServerError
 from tests.adapters.mcp.harness import (
     SERVER,
@@ -17,6 +16,8 @@ from tests.adapters.mcp.harness import (
     gone,
     group_members,
     make_manager,
+    managing,
+    recorded,
     run,
     stdio,
     use,
@@ -30,8 +31,7 @@ def states(manager):
 
 def test_mcp_server_time_lists_its_tools_and_answers_a_call(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"time": {"command": TIME_SERVER}})
-        try:
+        async with managing(tmp_path, {"time": {"command": TIME_SERVER}}) as manager:
             assert manager.specs() == ()
             assert await manager.prepare() == ()
             specs = {s.name: s for s in manager.specs()}
@@ -44,8 +44,6 @@ def test_mcp_server_time_lists_its_tools_and_answers_a_call(tmp_path):
             assert not result.is_error
             assert '"timezone": "UTC"' in result.content
             assert (result.call_id, result.name) == ("call-1", "mcp__time__get_current_time")
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
@@ -55,8 +53,7 @@ def test_the_in_repo_server_answers_text_numbers_images_errors_env_and_cwd(tmp_p
     servers = {"t": stdio(env={"GREETING": "${WHO:-nobody}"}, cwd="work")}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers, env={"WHO": "world"})
-        try:
+        async with managing(tmp_path, servers, env={"WHO": "world"}) as manager:
             await manager.prepare()
             specs = {s.name: s for s in manager.specs()}
             assert specs["mcp__t__pid"].read_only
@@ -76,20 +73,15 @@ def test_the_in_repo_server_answers_text_numbers_images_errors_env_and_cwd(tmp_p
             unknown = await use(manager, "mcp__t__nope")
             assert unknown.is_error
             assert "mcp__t__echo" in unknown.content
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_the_registry_holds_each_servers_group_while_it_runs_and_loses_it_on_stop(tmp_path):
-    registry = ProcessRegistry()
-    events = []
-    registry.add_listener(lambda event, pgid: events.append((event, pgid)))
+    registry, events = recorded()
 
     async def scenario():
-        manager = make_manager(tmp_path, {"a": stdio(), "b": stdio()}, processes=registry)
-        try:
+        async with managing(tmp_path, {"a": stdio(), "b": stdio()}, processes=registry) as manager:
             await manager.prepare()
             pids = {s.name: s.pid for s in manager.describe()}
             assert registry.pgids() == set(pids.values())
@@ -97,8 +89,6 @@ def test_the_registry_holds_each_servers_group_while_it_runs_and_loses_it_on_sto
                 # The pid is the server's own (exec kept it), and it leads its own group.
                 assert (await use(manager, f"mcp__{name}__pid")).content == str(pid)
                 assert os.getpgid(pid) == pid
-        finally:
-            await manager.aclose()
         assert len(registry) == 0
         return pids
 
@@ -115,8 +105,7 @@ def test_close_leaves_no_process_of_three_servers_alive_within_three_seconds(tmp
         pids = [s.pid for s in manager.describe()]
         assert all(pid is not None for pid in pids)
         await manager.aclose()
-        await wait_until(lambda: all(gone(pid) for pid in pids), timeout=3.0)
-        assert not any(group_members(pid) for pid in pids)
+        await wait_until(lambda: not any(group_members(pid) for pid in pids), timeout=3.0)
         assert set(states(manager).values()) == {ServerState.STOPPED}
         await manager.aclose()  # idempotent
         assert await manager.prepare() == ()  # a closed manager starts nothing
@@ -143,8 +132,7 @@ def test_close_also_kills_children_a_server_left_in_its_group(tmp_path):
 
 def test_a_server_that_crashes_mid_call_gives_an_error_result_and_is_restarted(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio()})
-        try:
+        async with managing(tmp_path, {"t": stdio()}) as manager:
             await manager.prepare()
             first = manager.describe()[0].pid
             crashed = await use(manager, "mcp__t__crash")
@@ -163,17 +151,13 @@ def test_a_server_that_crashes_mid_call_gives_an_error_result_and_is_restarted(t
             assert again.state is ServerState.RUNNING
             assert again.pid != first
             assert again.last_error is None
-            assert (await use(manager, "mcp__t__echo", text="back")).content == "back"
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_a_server_killed_while_idle_is_noticed_and_started_again_by_the_next_call(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio()})
-        try:
+        async with managing(tmp_path, {"t": stdio()}) as manager:
             await manager.prepare()
             pid = manager.describe()[0].pid
             os.kill(pid, signal.SIGKILL)
@@ -182,8 +166,6 @@ def test_a_server_killed_while_idle_is_noticed_and_started_again_by_the_next_cal
             assert [s.name for s in manager.specs()]  # its tools stay offered
             assert (await use(manager, "mcp__t__echo", text="again")).content == "again"
             assert manager.describe()[0].pid not in (None, pid)
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
@@ -192,8 +174,7 @@ def test_a_bad_command_fails_clearly_and_the_other_servers_still_work(tmp_path):
     servers = {"bad": {"command": "no-such-mcp-server-xyz"}, "t": stdio()}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers)
-        try:
+        async with managing(tmp_path, servers) as manager:
             errors = await manager.prepare()
             assert [e.server for e in errors] == ["bad"]
             assert "'no-such-mcp-server-xyz' was not found on PATH" in str(errors[0])
@@ -207,8 +188,6 @@ def test_a_bad_command_fails_clearly_and_the_other_servers_still_work(tmp_path):
             with pytest.raises(McpServerError) as info:
                 await manager.restart("bad")
             assert info.value.server == "bad"
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
@@ -217,8 +196,7 @@ def test_a_server_that_exits_at_start_shows_its_last_stderr_lines_with_secrets_h
     servers = {"t": stdio("--stderr", "token is ${API_TOKEN}", "--fail-start")}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers, env={"API_TOKEN": "tok-0123456789"})
-        try:
+        async with managing(tmp_path, servers, env={"API_TOKEN": "tok-0123456789"}) as manager:
             (error,) = await manager.prepare()
             text = str(error)
             assert "exited during start-up" in text
@@ -229,104 +207,81 @@ def test_a_server_that_exits_at_start_shows_its_last_stderr_lines_with_secrets_h
             assert "`command`, `args` and `env`" in text
             log = (tmp_path / "logs" / "mcp-t.log").read_text()
             assert "TEST_TOKEN is not set" in log  # the server's stderr went to its log
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_a_failed_start_is_retried_by_prepare_once_the_retry_delay_passed(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio("--fail-start")}, retry_delay=0)
-        try:
+        async with managing(tmp_path, {"t": stdio("--fail-start")}, retry_delay=0) as manager:
             assert len(await manager.prepare()) == 1
             assert len(await manager.prepare()) == 1  # tried again: the delay is 0
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_a_server_that_never_answers_at_start_times_out_and_is_killed(tmp_path):
-    registry = ProcessRegistry()
-    seen = []
-    registry.add_listener(lambda event, pgid: seen.append(pgid))
+    registry, events = recorded()
+    servers = {"slow": stdio("--hang-start")}
 
     async def scenario():
-        manager = make_manager(
-            tmp_path, {"slow": stdio("--hang-start")}, processes=registry, start_timeout=1.0
-        )
-        try:
+        async with managing(tmp_path, servers, processes=registry, start_timeout=1.0) as manager:
             (error,) = await manager.prepare()
             assert "did not finish starting within 1 s" in str(error)
             assert manager.describe()[0].state is ServerState.FAILED
             assert len(registry) == 0
-            await wait_until(lambda: all(gone(pid) for pid in seen), timeout=3.0)
-        finally:
-            await manager.aclose()
+            await wait_until(lambda: all(gone(pid) for _, pid in events), timeout=3.0)
 
     run(scenario())
-    assert seen  # its group was registered while it ran
+    assert events  # its group was registered while it ran
 
 
 def test_close_during_a_start_stops_the_start_at_once_and_leaves_no_process(tmp_path):
-    registry = ProcessRegistry()
-    seen = []
-    registry.add_listener(lambda event, pgid: seen.append(pgid))
+    registry, events = recorded()
+    servers = {"slow": stdio("--hang-start")}
 
     async def scenario():
-        manager = make_manager(
-            tmp_path, {"slow": stdio("--hang-start")}, processes=registry, start_timeout=50
-        )
+        manager = make_manager(tmp_path, servers, processes=registry, start_timeout=50)
         starting = asyncio.ensure_future(manager.prepare())
-        await wait_until(lambda: bool(seen))  # spawned and registered
+        await wait_until(lambda: bool(events))  # spawned and registered
         await manager.aclose()
         (error,) = await starting
         assert "was stopped" in str(error)
         assert manager.describe()[0].state is ServerState.STOPPED
         assert len(registry) == 0
-        await wait_until(lambda: gone(seen[0]), timeout=3.0)
+        await wait_until(lambda: gone(events[0][1]), timeout=3.0)
 
     run(scenario(), timeout=20)
 
 
 def test_concurrent_prepares_start_each_server_once(tmp_path):
-    registry = ProcessRegistry()
-    added = []
-    registry.add_listener(lambda event, pgid: event == "add" and added.append(pgid))
+    registry, events = recorded()
 
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio()}, processes=registry)
-        try:
+        async with managing(tmp_path, {"t": stdio()}, processes=registry) as manager:
             outcomes = await asyncio.gather(manager.prepare(), manager.prepare())
             assert outcomes == [(), ()]
-            assert len(added) == 1
-        finally:
-            await manager.aclose()
+            assert [event for event, _ in events] == ["add"]
 
     run(scenario())
 
 
 def test_a_call_that_hangs_times_out_and_the_session_goes_on(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio()}, call_timeout=0.5)
-        try:
+        async with managing(tmp_path, {"t": stdio()}, call_timeout=0.5) as manager:
             await manager.prepare()
             hung = await use(manager, "mcp__t__hang")
             assert hung.is_error
             assert "did not answer within 0.5 s" in hung.content
             assert manager.describe()[0].state is ServerState.RUNNING
             assert (await use(manager, "mcp__t__echo", text="still here")).content == "still here"
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_cancelling_a_call_cancels_only_that_call(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {"t": stdio()})
-        try:
+        async with managing(tmp_path, {"t": stdio()}) as manager:
             await manager.prepare()
             hanging = asyncio.ensure_future(use(manager, "mcp__t__hang"))
             answered = await use(manager, "mcp__t__echo", text="meanwhile")  # concurrent
@@ -335,8 +290,6 @@ def test_cancelling_a_call_cancels_only_that_call(tmp_path):
             with pytest.raises(asyncio.CancelledError):
                 await hanging
             assert (await use(manager, "mcp__t__add", a=1, b=1)).content == "2"
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
@@ -345,8 +298,7 @@ def test_restart_gives_a_new_process_and_unknown_or_disabled_names_are_refused(t
     servers = {"t": stdio(), "off": stdio(disabled=True)}
 
     async def scenario():
-        manager = make_manager(tmp_path, servers)
-        try:
+        async with managing(tmp_path, servers) as manager:
             await manager.prepare()
             assert states(manager) == {"t": ServerState.RUNNING, "off": ServerState.DISABLED}
             before = manager.describe()[0].pid
@@ -360,23 +312,18 @@ def test_restart_gives_a_new_process_and_unknown_or_disabled_names_are_refused(t
             with pytest.raises(McpServerError, match="disabled"):
                 await manager.restart("off")
             assert manager.describe()[1].state is ServerState.DISABLED
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
 
 def test_prepare_starts_the_servers_concurrently(tmp_path):
     async def scenario():
-        manager = make_manager(tmp_path, {n: stdio() for n in ("a", "b", "c")})
-        try:
+        async with managing(tmp_path, {n: stdio() for n in ("a", "b", "c")}) as manager:
             started = asyncio.ensure_future(manager.prepare())
             # One after another, never more than one would be starting at a time.
             await wait_until(lambda: set(states(manager).values()) == {ServerState.STARTING})
             await started
             assert set(states(manager).values()) == {ServerState.RUNNING}
-        finally:
-            await manager.aclose()
 
     run(scenario())
 
