@@ -41,12 +41,17 @@ class Step:
 
 @dataclass(frozen=True, kw_only=True)
 class Script:
-    """A scripted conversation the demo model plays when its prompt matches."""
+    """A scripted conversation the demo model plays when its prompt matches.
+
+    ``pace_factor`` stretches the provider's pace for this script (a slow answer leaves time
+    to send more messages while it streams).
+    """
 
     name: str
     match: tuple[str, ...]
     steps: tuple[Step, ...]
     fail_first: str = ""
+    pace_factor: float = 1.0
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` contains any of the match phrases (case-insensitive)."""
@@ -68,6 +73,7 @@ def load_scripts(text: str | None = None) -> tuple[tuple[Script, ...], str]:
             name=s["name"],
             match=tuple(s["match"]),
             fail_first=s.get("fail_first", ""),
+            pace_factor=float(s.get("pace_factor", 1.0)),
             steps=tuple(
                 Step(
                     text=step.get("text", "").strip("\n"),
@@ -122,27 +128,28 @@ class DemoProvider:
     def __repr__(self) -> str:
         return f"DemoProvider(pace={self.pace}, scripts={len(self.scripts)})"
 
-    def _choose(self, request: ModelRequest) -> tuple[Step, int]:
+    def _choose(self, request: ModelRequest) -> tuple[Step, int, float]:
         users = [i for i, m in enumerate(request.messages) if m.role == "user"]
         last = users[-1] if users else -1
         prompt = request.messages[last].content if users else ""
         replies = sum(1 for m in request.messages[last + 1 :] if m.role == "assistant")
         script = next((s for s in self.scripts if s.matches(prompt)), None)
         if script is None:
-            return Step(text=self.fallback), replies
+            return Step(text=self.fallback), replies, self.pace
         if script.fail_first and prompt not in self._failed_once:
             self._failed_once.add(prompt)
             raise ProviderHTTPError(script.fail_first, provider="demo", status=503)
+        pace = self.pace * script.pace_factor
         if replies >= len(script.steps):
-            return Step(text="Done."), replies
-        return script.steps[replies], replies
+            return Step(text="Done."), replies, pace
+        return script.steps[replies], replies, pace
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderChunk]:
         """Play the matching script's next step."""
-        step, index = self._choose(request)
+        step, index, pace = self._choose(request)
         for piece in pieces(step.text):
-            if self.pace:
-                await asyncio.sleep(self.pace)
+            if pace:
+                await asyncio.sleep(pace)
             else:
                 await asyncio.sleep(0)  # stay cancellable even at full speed
             yield TextChunk(text=piece)
