@@ -1,0 +1,328 @@
+"""Every teaching notebook in notebooks/ runs top to bottom headless against the demo model.
+
+Each runs under nbclient in a scratch folder (COLLET_HOME there too, so the checkout stays
+clean) within one overall budget of 60 s, and fails on any error output or stderr line, except
+in cells tagged ``expect-error`` (an intended error demo), which must produce one. The lessons'
+claims are checked through what they print, and every prompt they send must be one the demo
+model has a script for (cells tagged ``demo-fallback`` show the answer to an unknown prompt).
+"""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from collet_nb.adapters.demo import load_scripts, pieces
+from collet_nb.core.settings import Settings
+from tests.support.fake_llm import FakeLLM, Rule
+from tests.support.kernel import IPYKERNELS, ipykernel_path
+
+pytestmark = pytest.mark.kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The whole notebook, kernel start included, must finish within this (the issue's bound).
+BUDGET_SECONDS = 60.0
+# A quarter of the default pace (0.02): the runs stay short, and 02's slow answer still lasts
+# ≈2 s, long enough for the cells that send while it is busy (≈9 s at the default pace).
+TEST_PACE = "0.005"
+EXPECT_ERROR = "expect-error"  # this cell demonstrates an error: it must produce one
+RAISES = "raises-exception"  # nbclient's own tag, accepted as the same promise
+FALLBACK = "demo-fallback"  # this cell's prompt is meant to get the demo's fallback answer
+
+# What each lesson says happens, as fragments of its printed output, in order.
+CLAIMS: dict[str, list[str]] = {
+    "01_quickstart": [
+        "awaiting approval: file_write",
+        "awaiting approval: bash",
+        "m1 answered",
+        'print("Hello, world!")',
+    ],
+    "02_queue": [
+        "m2: what happens to messages I send while you are busy?\nm3: write a haiku",
+        "removed m3 from the queue",
+        "m1 answered\nm2 answered\nidle",
+        "cancelled m4, m5",
+        "m7 answered\nidle",
+        "m6 failed: the demo provider failed on purpose",
+        "retrying: sent as m8",
+        "m8 answered\nidle",
+        "m6  failed",
+        "'answered': 4, 'cancelled': 3, 'failed': 1",
+    ],
+    "03_plans": [
+        "m1 answered\nawaiting plan approval",
+        "## Plan: a README for app.py",
+        "plan approved: sent as m2",
+        "awaiting approval: file_write",
+        "m2 answered\nidle",
+        "from app import greet",
+        "m3 answered\nawaiting plan approval",
+        "m4: write a haiku about queues",
+        "plan saved to",
+        "## Plan: tests for app.py",
+        "plan rejected",
+        "m4 answered\nidle",
+        "tests/ exists: False\npending plan: None",
+    ],
+    "04_approvals": [
+        "m1 answered\nidle",
+        "approval manual",
+        "awaiting approval: file_read",
+        "m2 answered\nidle",
+        "awaiting approval: file_edit",
+        "(and for the rest of the session)",
+        "m3 answered\nidle",
+        "m4 answered\nidle",
+        "- call the plumber",
+        "awaiting approval: bash",
+        "denied demo_0_0",
+        "m5 answered\nidle",
+        "the user denied this bash call: keep my notes, please\nnotes.txt still there: True",
+        "m3: 1 file(s): notes.txt\nm4: 1 file(s): notes.txt",
+        "# Notes\n- buy milk\n- water the plants\n\n",
+        "# Notes\n- buy milk\n\n",
+    ],
+    "06_bring_your_own_model": [
+        "provider: demo",
+        "API key:  not set",
+        "an OpenAI key              openai    gpt-4o-mini",
+        "the project's config.toml  openai    llama3.2",
+        "skipped: no real model is configured",
+        "m1 answered\nidle",
+    ],
+}
+
+
+# ── what a run must not show ──
+
+
+def _tags(cell: NotebookNode) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _errors(cell: NotebookNode) -> list[str]:
+    """The cell's error outputs (as ``error NAME: VALUE``) and stderr texts, one string each."""
+    found = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            found.append(f"error {out.ename}: {out.evalue}")
+        elif out.output_type == "stream" and out.name == "stderr":
+            found.append(out.text.strip())
+    return found
+
+
+def problems(nb: NotebookNode) -> list[str]:
+    """What is wrong with an executed notebook's outputs (empty: nothing).
+
+    An untagged cell must show no error output and nothing on stderr; a cell tagged
+    ``expect-error`` (or ``raises-exception``) must show an error output or a ``collet:`` line.
+    """
+    found = []
+    for n, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = _errors(cell)
+        where = f"cell {n} ({cell.source.partition(chr(10))[0]!r})"
+        if _tags(cell) & {EXPECT_ERROR, RAISES}:
+            if not any(e.startswith(("error ", "collet:")) for e in errors):
+                found.append(f"{where} is tagged {EXPECT_ERROR} but showed no error")
+        else:
+            found.extend(f"{where}: {e}" for e in errors)
+    return found
+
+
+def printed(nb: NotebookNode) -> str:
+    """Everything the code cells showed as text: streams and plain-text results."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else ():
+            if out.output_type == "stream":
+                parts.append(out.text)
+            elif out.output_type == "execute_result":
+                parts.append(out.get("data", {}).get("text/plain", "") + "\n")
+    return "".join(parts)
+
+
+def missing_in_order(text: str, fragments: list[str]) -> list[str]:
+    """The fragments not found in ``text`` one after another (empty: all there, in order)."""
+    missing, at = [], 0
+    for fragment in fragments:
+        found = text.find(fragment, at)
+        if found < 0:
+            missing.append(fragment)
+        else:
+            at = found + len(fragment)
+    return missing
+
+
+# ── the checks themselves can fail ──
+
+
+def _cell(source: str, *outputs: NotebookNode, tags: tuple[str, ...] = ()) -> NotebookNode:
+    cell = new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+    cell.outputs = list(outputs)
+    return cell
+
+
+def _stream(name: str, text: str) -> NotebookNode:
+    return new_output("stream", name=name, text=text)
+
+
+def _error() -> NotebookNode:
+    return new_output("error", ename="ValueError", evalue="boom", traceback=[])
+
+
+def test_an_error_output_or_any_stderr_in_an_untagged_cell_is_a_problem():
+    nb = new_notebook(
+        cells=[
+            _cell("1/0", _error()),
+            _cell("%collet /stream loud", _stream("stderr", "collet: /stream takes …\n")),
+            _cell("import warnings", _stream("stderr", "UserWarning: careful\n")),
+            _cell("print(1)", _stream("stdout", "1\n")),
+        ]
+    )
+    assert [p.split(":", 1)[0] for p in problems(nb)] == [
+        "cell 0 ('1/0')",
+        "cell 1 ('%collet /stream loud')",
+        "cell 2 ('import warnings')",
+    ]
+
+
+def test_a_cell_tagged_expect_error_must_show_its_error():
+    silent = _cell("%collet /retry", tags=(EXPECT_ERROR,))
+    warned = _cell("%collet /retry", _stream("stderr", "UserWarning: x\n"), tags=(EXPECT_ERROR,))
+    assert problems(new_notebook(cells=[silent, warned])) == [
+        "cell 0 ('%collet /retry') is tagged expect-error but showed no error",
+        "cell 1 ('%collet /retry') is tagged expect-error but showed no error",
+    ]
+    said = _cell("%collet /retry", _stream("stderr", "collet: nothing\n"), tags=(EXPECT_ERROR,))
+    raised = _cell("raise ValueError", _error(), tags=(RAISES,))
+    assert problems(new_notebook(cells=[said, raised])) == []
+
+
+def test_claims_must_appear_in_order():
+    assert missing_in_order("a b c", ["a", "c"]) == []
+    assert missing_in_order("a b c", ["c", "a"]) == ["a"]
+
+
+# ── the demo model knows every prompt ──
+
+
+_LINE_PROMPT = re.compile(r"^%collet\s+(?!/)(.+)$", re.MULTILINE)
+
+
+def prompts(cell: NotebookNode) -> list[str]:
+    """The messages a code cell sends: ``%%collet`` bodies and ``%collet TEXT`` lines."""
+    source = cell.source
+    if source.startswith("%%collet"):
+        return [source.partition("\n")[2].strip()]
+    return [m.group(1).strip() for m in _LINE_PROMPT.finditer(source)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_prompt_of_the_notebook_has_a_demo_script(path):
+    scripts, _fallback = load_scripts()
+    nb = nbformat.read(path, as_version=4)
+    unknown, scripted_fallbacks = [], []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for prompt in prompts(cell):
+            known = any(s.matches(prompt) for s in scripts)
+            if FALLBACK in _tags(cell):
+                if known:
+                    scripted_fallbacks.append(prompt)
+            elif not known:
+                unknown.append(prompt)
+    assert unknown == [], "add scripts for these prompts to collet_nb/adapters/demo_scripts.toml"
+    assert scripted_fallbacks == [], f"these {FALLBACK} prompts match a script"
+
+
+def test_the_slow_answer_of_02_leaves_time_to_send_more_while_it_streams():
+    scripts, _fallback = load_scripts()
+    slow = next(s for s in scripts if s.matches("count slowly to twenty"))
+    delays = len(pieces(slow.steps[0].text)) * slow.pace_factor
+    assert delays * Settings().demo_pace >= 8  # a person reads and runs the next cells meanwhile
+    assert delays * float(TEST_PACE) >= 1  # nbclient runs them in milliseconds
+
+
+# ── running them ──
+
+
+@pytest.fixture
+def demo_env(monkeypatch, tmp_path):
+    """A hermetic environment: the demo model, COLLET_HOME and TMPDIR in tmp, no keys."""
+    for name in list(os.environ):
+        if name.startswith("COLLET_") or name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLLET_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLLET_PROVIDER", "demo")
+    monkeypatch.setenv("COLLET_DEMO_PACE", TEST_PACE)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    # Lessons that move to a scratch folder under the temp dir land in tmp_path too.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def run_notebook(path: Path, work: Path) -> NotebookNode:
+    """Execute a copy of ``path`` with ``work`` as the kernel's cwd, within BUDGET_SECONDS."""
+    nb = nbformat.read(path, as_version=4)
+    deadline = time.monotonic() + BUDGET_SECONDS
+
+    def remaining(_cell: NotebookNode) -> int:
+        # nbclient takes whole seconds and treats 0 as "no timeout": never go below 1.
+        return max(1, int(deadline - time.monotonic()))
+
+    NotebookClient(
+        nb,
+        timeout_func=remaining,
+        kernel_name="python3",
+        allow_errors=True,  # collect every error, then report them all
+        resources={"metadata": {"path": str(work)}},
+    ).execute()
+    return nb
+
+
+@pytest.mark.parametrize("ipykernel", IPYKERNELS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebook_runs_top_to_bottom_headless_without_errors(
+    path, ipykernel, demo_env, monkeypatch
+):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*ipykernel_path(ipykernel), str(ROOT)]))
+    nb = run_notebook(path, demo_env)
+    assert problems(nb) == []
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
+    assert missing_in_order(printed(nb), CLAIMS.get(path.stem, [])) == []
+
+
+def test_the_byom_notebook_talks_to_a_configured_endpoint_and_never_shows_its_key(
+    demo_env, monkeypatch, tmp_path
+):
+    secret = "sk-test-0123456789-never-shown"
+    rules = [Rule(contains="Say hello", text="Hello from a real endpoint!"), Rule(text="Hi.")]
+    with FakeLLM(rules) as llm:
+        monkeypatch.delenv("COLLET_PROVIDER")
+        monkeypatch.setenv("COLLET_BASE_URL", llm.base_url)
+        monkeypatch.setenv("COLLET_MODEL", "fake-model")
+        monkeypatch.setenv("COLLET_API_KEY", secret)
+        nb = run_notebook(ROOT / "notebooks" / "06_bring_your_own_model.ipynb", demo_env)
+        asked = [r.last_text for r in llm.chat_requests]
+    assert problems(nb) == []
+    assert "Say hello in five words." in asked
+    text = printed(nb)
+    assert (
+        missing_in_order(text, ["provider: openai", "API key:  set", "configured: an Open"]) == []
+    )
+    assert secret not in nbformat.writes(nb)
+    stored = [f for f in (tmp_path / "home").rglob("*") if f.is_file()]
+    assert stored
+    assert not [f for f in stored if secret in f.read_text(encoding="utf-8", errors="replace")]
