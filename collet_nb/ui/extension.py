@@ -19,6 +19,7 @@ from collet_nb.runtime.commands import CommandRunner
 from collet_nb.runtime.hub import SessionHub
 from collet_nb.runtime.runner import SessionRunner
 from collet_nb.ui.lifecycle import KernelHooks
+from collet_nb.ui.notebook_tools import NotebookTools
 from collet_nb.ui.traits import traitlet_overrides
 
 # The loaded extension (at most one per process: one kernel, one shell).
@@ -54,6 +55,10 @@ class ColletExtension:
         )
         self.channel = notebook_channel(shell)
         self.commands = CommandRunner(self.hub, self.channel)
+        # Notebook tools (kernel_vars, notebook_cells, propose_cell): one per shell, added to
+        # every session's toolbox as the hub makes it.
+        self.notebook_tools = NotebookTools(shell)
+        self.hub.on_runner(self.notebook_tools.attach)
         self.hooks: KernelHooks | None = None
         self.last_interrupt = 0.0
 
@@ -74,6 +79,7 @@ class ColletExtension:
         from collet_nb.ui.magic import ColletMagics
 
         self.shell.register_magics(ColletMagics(self.shell, extension=self))
+        self.notebook_tools.install()
         kernel = getattr(self.shell, "kernel", None)
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -100,6 +106,7 @@ class ColletExtension:
         from collet_nb.ui.bridge import unregister_comm_target
 
         unregister_comm_target(self)
+        self.notebook_tools.uninstall()
         if self.hooks is not None:
             self._close_now()
             self.hooks.uninstall()

@@ -17,6 +17,7 @@ from collet_nb.core.commands import CellFlags, Command, parse_cell_flags, parse_
 from collet_nb.core.session import SessionState
 from collet_nb.errors import ColletError, ConfigError
 from collet_nb.runtime.runner import SessionRunner
+from collet_nb.ui.mentions import expand_mentions, session_workspace
 
 if TYPE_CHECKING:
     from collet_nb.ui.extension import ColletExtension
@@ -64,6 +65,11 @@ class ColletMagics(Magics):
 
     def _send(self, text: str, flags: CellFlags) -> None:
         runner = self.extension.runner()
+        text = expand_mentions(
+            text,
+            notebook=self.extension.notebook_tools,
+            workspace=session_workspace(runner.session),
+        )
         msg = runner.send(text, agent=flags.agent, model=flags.model)
         self._show(runner, msg.id)
         if flags.wait:

@@ -1,0 +1,500 @@
+"""``NotebookTools``: the tools that see the notebook (``kernel_vars``, ``notebook_cells``) and the
+one that proposes code to it (``propose_cell``), over the IPython shell this kernel runs.
+
+Reading runs no user code (see ``collet_nb.adapters.summaries``). A proposal never runs: it is
+put in front of the user, who runs it or not. A background task cannot insert a cell through
+the execute reply of a cell that already finished, so proposals wait here and each is inserted
+(``set_next_input``) below the next cell the user runs, one per run; a connected sidebar that
+takes a proposal inserts it at once instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+from collet_nb.adapters.summaries import (
+    SummaryLimits,
+    cut,
+    is_listed,
+    summarize,
+    summarize_variables,
+)
+from collet_nb.adapters.tools.arguments import check_arguments
+from collet_nb.adapters.tools.output import truncate_middle
+from collet_nb.adapters.tools.toolbox import Toolbox
+from collet_nb.core.cellcheck import CellCheck, check_cell
+from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.errors import ToolError
+
+if TYPE_CHECKING:
+    from collet_nb.core.kinds import ChannelId
+    from collet_nb.runtime.runner import SessionRunner
+
+log = logging.getLogger("collet_nb")
+
+KERNEL_VARS = ToolSpec(
+    name="kernel_vars",
+    description=(
+        "Summaries of the variables in the user's notebook kernel: type, length or shape, "
+        "dtypes and the first rows of DataFrames, the first items of containers. Without "
+        "`names`, every variable (private names, modules and IPython's own are left out); "
+        "with `names`, just those. Values are never evaluated beyond that."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "names": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Variable names to summarize (default: all of them).",
+            }
+        },
+        "additionalProperties": False,
+    },
+    read_only=True,
+)
+
+NOTEBOOK_CELLS = ToolSpec(
+    name="notebook_cells",
+    description=(
+        "The most recent cells this kernel ran, oldest first: each input with its execution "
+        "count, printed output, result text and error with the end of its traceback."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "last": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many recent cells (default 10, at most 50).",
+            }
+        },
+        "additionalProperties": False,
+    },
+    read_only=True,
+)
+
+PROPOSE_CELL = ToolSpec(
+    name="propose_cell",
+    description=(
+        "Propose Python code as a new notebook cell for the user to read and run; you cannot "
+        "run code in the kernel yourself. The result lists the existing variables the code "
+        "would overwrite or delete. It has not run when the result comes back: running it is "
+        "the user's decision. Code that does not parse is refused."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {"code": {"type": "string", "description": "The cell's code."}},
+        "required": ["code"],
+        "additionalProperties": False,
+    },
+    read_only=False,
+)
+
+_SPECS = (KERNEL_VARS, NOTEBOOK_CELLS, PROPOSE_CELL)
+
+PROMPT_SECTION = (
+    "You work beside the user's live notebook kernel. `kernel_vars` summarizes their variables "
+    "and `notebook_cells` shows the cells they ran (with outputs and errors): look before you "
+    "guess. To run code in the kernel, propose it with `propose_cell`; the user decides whether "
+    "to run it."
+)
+
+# IPython's own names in the user namespace: the output cache (_, __, _5), the input cache
+# (_i, _ii, _i5), its histories (_ih, _oh, _dh) and module dunders.
+_IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|__\w+__")
+_BODY_IN_USER_NS = re.compile(r"%%(time|capture)(\s.*)?")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellLimits:
+    """Caps on what ``notebook_cells`` returns.
+
+    Attributes:
+        default_cells: cells returned when the model gives no ``last``.
+        max_cells: the most cells one call returns.
+        input_chars: characters of one cell's input.
+        output_chars: characters of one output (a stream, a result, a display).
+        traceback_lines: lines kept from the end of an error's traceback.
+        total_chars: characters of the whole answer (older cells go first).
+    """
+
+    default_cells: int = 10
+    max_cells: int = 50
+    input_chars: int = 2000
+    output_chars: int = 1500
+    traceback_lines: int = 8
+    total_chars: int = 8000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """A cell proposed to the user.
+
+    Attributes:
+        id: ``p1``, ``p2`` … in the order proposed.
+        code: the code as the model wrote it.
+        check: what it would do to the existing variables.
+    """
+
+    id: str
+    code: str
+    check: CellCheck
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The lines to show beside the code."""
+        return self.check.warnings()
+
+    def cell_text(self) -> str:
+        """The cell as inserted: a comment header (origin and warnings), then the code."""
+        header = [f"# proposed by collet ({self.id}): read it, then run it if it is right"]
+        header.extend(f"# {line}" for line in self.warnings)
+        return "\n".join(header) + "\n" + self.code
+
+
+class ProposeCellMessage(TypedDict):
+    """Kernel → sidebar: insert this proposal as a cell (``protocol_version`` added on send)."""
+
+    type: Literal["propose_cell"]
+    id: str
+    code: str
+    warnings: list[str]
+
+
+SidebarSender = Callable[[ProposeCellMessage], bool]
+"""Offers a proposal to a sidebar; returns True when a sidebar took it (and will insert it)."""
+
+
+class NotebookTools:
+    """The notebook tools of one IPython shell, shared by every session of the kernel.
+
+    Implements ``collet_nb.core.ports.ToolPort``; :meth:`install` hooks the shell's
+    ``post_run_cell`` event that delivers proposals, :meth:`attach` adds these tools to a
+    session's toolbox (give it to ``SessionHub.on_runner``).
+
+    Args:
+        shell: the ``InteractiveShell`` (``get_ipython()``).
+        summaries: caps of ``kernel_vars`` and variable mentions.
+        cells: caps of ``notebook_cells`` and cell mentions.
+        max_pending: proposals that may wait for delivery at once.
+    """
+
+    def __init__(
+        self,
+        shell: Any,
+        *,
+        summaries: SummaryLimits | None = None,
+        cells: CellLimits | None = None,
+        max_pending: int = 5,
+    ) -> None:
+        self.shell = shell
+        self.summaries = summaries or SummaryLimits()
+        self.limits = cells or CellLimits()
+        self.max_pending = max_pending
+        self._pending: list[Proposal] = []
+        self._sidebars: list[SidebarSender] = []
+        self._count = 0
+        self._installed = False
+
+    # ── wiring ──
+
+    def install(self) -> None:
+        """Deliver waiting proposals after each cell the user runs (idempotent)."""
+        if not self._installed:
+            self.shell.events.register("post_run_cell", self._on_post_run_cell)
+            self._installed = True
+
+    def uninstall(self) -> None:
+        """Undo :meth:`install` and drop waiting proposals."""
+        if self._installed:
+            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
+            self._installed = False
+        self._pending.clear()
+
+    def attach(self, _channel: ChannelId, runner: SessionRunner) -> None:
+        """Add these tools to ``runner``'s toolbox, once (a ``SessionHub.on_runner`` listener)."""
+        tools = runner.tools
+        if isinstance(tools, Toolbox) and tools.find(NotebookTools) is None:
+            tools.add(self)
+
+    def add_sidebar(self, sender: SidebarSender) -> Callable[[], None]:
+        """Offer every new proposal to ``sender`` too; returns the function that stops it."""
+        self._sidebars.append(sender)
+        return lambda: self._sidebars.remove(sender) if sender in self._sidebars else None
+
+    # ── ToolPort ──
+
+    def specs(self) -> Sequence[ToolSpec]:
+        """``kernel_vars``, ``notebook_cells``, ``propose_cell``."""
+        return _SPECS
+
+    def prompt_section(self) -> str:
+        """What the system prompt says about these tools."""
+        return PROMPT_SECTION
+
+    async def call(self, call: ToolCall, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run one call; every failure is an ``is_error`` result."""
+        try:
+            if call.name == KERNEL_VARS.name:
+                check_arguments(KERNEL_VARS, arguments)
+                text = self.variables(_names(arguments.get("names")))
+            elif call.name == NOTEBOOK_CELLS.name:
+                text = self.cells(check_arguments(NOTEBOOK_CELLS, arguments).get("last"))
+            elif call.name == PROPOSE_CELL.name:
+                text = self._propose_result(
+                    self.propose(check_arguments(PROPOSE_CELL, arguments)["code"])
+                )
+            else:
+                raise ToolError(
+                    f"unknown tool {call.name!r}; the notebook tools are "
+                    f"{', '.join(s.name for s in _SPECS)}",
+                    tool=call.name,
+                )
+        except ToolError as exc:
+            return ToolResult(call_id=call.id, name=call.name, content=str(exc), is_error=True)
+        except Exception as exc:  # the port promises results: this is the tool-call boundary
+            log.exception("notebook tool %s failed", call.name)
+            return ToolResult(
+                call_id=call.id,
+                name=call.name,
+                content=f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}",
+                is_error=True,
+            )
+        return ToolResult(call_id=call.id, name=call.name, content=text)
+
+    # ── variables ──
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The user's namespace."""
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
+
+    def _ipython_owns(self, name: str, value: object) -> bool:
+        hidden: dict[str, Any] = getattr(self.shell, "user_ns_hidden", {})
+        # Hidden while it still holds IPython's value: a user who rebinds `In` owns it.
+        missing = object()
+        return hidden.get(name, missing) is value or bool(_IPYTHON_NAME.fullmatch(name))
+
+    def variable_names(self) -> list[str]:
+        """The variables ``kernel_vars`` lists by default, in definition order."""
+        return [
+            name
+            for name, value in list(self.namespace.items())
+            if is_listed(name, value) and not self._ipython_owns(name, value)
+        ]
+
+    def existing_names(self) -> set[str]:
+        """Every name a proposed cell could clobber (modules and private names included)."""
+        return {
+            name
+            for name, value in list(self.namespace.items())
+            if not self._ipython_owns(name, value)
+        }
+
+    def variables(self, names: Sequence[str] | None = None) -> str:
+        """The ``kernel_vars`` text for ``names`` (None or empty: every listed variable)."""
+        wanted = list(dict.fromkeys(names)) if names else self.variable_names()
+        if not wanted:
+            return (
+                "no variables are defined yet (private names, modules and IPython's own are "
+                "not listed)"
+            )
+        return summarize_variables(self.namespace, wanted, self.summaries)
+
+    def summary(self, name: str) -> str | None:
+        """One variable's summary, or None when it is not defined."""
+        if name not in self.namespace:
+            return None
+        return summarize(self.namespace[name], self.summaries)
+
+    # ── cells ──
+
+    def last_count(self) -> int:
+        """The execution count of the latest cell in the history (0 before any)."""
+        return len(self.shell.history_manager.input_hist_raw) - 1
+
+    def cell(self, number: int) -> str | None:
+        """The text of cell ``number`` (input, outputs, error), or None when there is none."""
+        if not 1 <= number <= self.last_count():
+            return None
+        return self._cell_text(number)
+
+    def cells(self, last: int | None = None) -> str:
+        """The ``notebook_cells`` text: the ``last`` most recent cells, oldest first."""
+        limits = self.limits
+        wanted = min(last or limits.default_cells, limits.max_cells)
+        newest = self.last_count()
+        if newest == 0:
+            return "no cells have run in this kernel yet"
+        parts: list[str] = []
+        used = 0
+        first = max(1, newest - wanted + 1)
+        for number in range(newest, first - 1, -1):
+            text = self._cell_text(number)
+            if parts and used + len(text) > limits.total_chars:
+                parts.append(
+                    f"[cells {first}–{number} left out (the {limits.total_chars:,}-character "
+                    "cap); ask for fewer with `last`]"
+                )
+                break
+            parts.append(text)
+            used += len(text)
+        return "\n\n".join(reversed(parts))
+
+    def _cell_text(self, number: int) -> str:
+        limits = self.limits
+        history = self.shell.history_manager
+        source = str(history.input_hist_raw[number]).rstrip("\n")
+        lines = [f"In [{number}]:", truncate_middle(source, limits.input_chars)]
+        outputs = getattr(history, "outputs", None)
+        if outputs is None:  # IPython before 9 keeps no output text: summarize the result
+            if number in history.output_hist:
+                lines += [f"Out [{number}]:", summarize(history.output_hist[number])]
+        else:
+            for output in outputs.get(number, ()):
+                lines.extend(self._output_lines(number, output.output_type, output.bundle))
+        error = getattr(history, "exceptions", {}).get(number)
+        if error is not None:
+            lines.append(
+                f"Error [{number}]: {error.get('ename')}: {cut(str(error.get('evalue')), 300)}"
+            )
+            trace = _ANSI.sub("", "\n".join(map(str, error.get("traceback", ())))).splitlines()
+            lines.extend(trace[-limits.traceback_lines :])
+        return "\n".join(lines)
+
+    def _output_lines(self, number: int, kind: str, bundle: Mapping[str, Any]) -> list[str]:
+        def text_of(value: Any) -> str:
+            return "".join(value) if isinstance(value, list) else str(value)
+
+        if kind in ("out_stream", "err_stream"):
+            label = "stdout" if kind == "out_stream" else "stderr"
+            body = text_of(bundle.get("stream", ""))
+        elif _WIDGET in bundle:
+            return [f"Display [{number}]: (a widget)"]
+        elif "text/plain" in bundle:
+            label = "Out" if kind == "execute_result" else "Display"
+            body = text_of(bundle["text/plain"])
+        else:
+            kinds = ", ".join(sorted(bundle)) or "nothing"
+            return [f"Display [{number}]: ({kinds}; no text)"]
+        return [
+            f"{label} [{number}]:",
+            truncate_middle(body.rstrip("\n"), self.limits.output_chars),
+        ]
+
+    # ── proposals ──
+
+    @property
+    def pending(self) -> tuple[Proposal, ...]:
+        """Proposals waiting for the next cell the user runs, oldest first."""
+        return tuple(self._pending)
+
+    def check(self, code: str) -> CellCheck:
+        """What ``code`` would do to the existing variables (magics transformed first)."""
+        first, newline, body = code.partition("\n")
+        if _BODY_IN_USER_NS.fullmatch(first.strip()):
+            # These cell magics run their body in the user's namespace: check the body (a
+            # blank first line keeps the line numbers of syntax errors right).
+            code = newline + body
+        try:
+            python = str(self.shell.transform_cell(code))
+        except Exception:  # IPython could not transform it: let the parser say what is wrong
+            python = code
+        return check_cell(python, self.existing_names())
+
+    def propose(self, code: str) -> Proposal:
+        """Put ``code`` in front of the user as a new cell.
+
+        It goes to every sidebar; unless one took it, it waits to be inserted below the next
+        cell the user runs.
+
+        Raises:
+            ToolError: when the code does not parse, is empty, or too many proposals wait.
+        """
+        if not code.strip():
+            raise ToolError("the code is empty; send the cell's code", tool=PROPOSE_CELL.name)
+        check = self.check(code)
+        if check.syntax_error is not None:
+            raise ToolError(
+                f"the code does not parse ({check.syntax_error}); nothing was proposed: fix "
+                "it and propose it again",
+                tool=PROPOSE_CELL.name,
+            )
+        if len(self._pending) >= self.max_pending:
+            raise ToolError(
+                f"{len(self._pending)} proposed cells already wait for the user to run a cell; "
+                "wait for them (say so in your answer) before proposing more",
+                tool=PROPOSE_CELL.name,
+            )
+        self._count += 1
+        proposal = Proposal(id=f"p{self._count}", code=code, check=check)
+        message: ProposeCellMessage = {
+            "type": "propose_cell",
+            "id": proposal.id,
+            "code": code,
+            "warnings": list(proposal.warnings),
+        }
+        taken = False
+        for sender in tuple(self._sidebars):
+            try:
+                taken = sender(message) or taken
+            except Exception:  # a broken sidebar must not lose the proposal
+                log.exception("collet: sidebar sender failed")
+        if not taken:
+            self._pending.append(proposal)
+        return proposal
+
+    def _propose_result(self, proposal: Proposal) -> str:
+        where = (
+            "below the next cell that finishes running"
+            if proposal in self._pending
+            else "in the notebook by the collet sidebar"
+        )
+        lines = [
+            f"Proposed as cell {proposal.id}; it appears {where}. It has NOT run: the user "
+            "decides whether to run it, so do not assume its effects (check later with "
+            "kernel_vars or notebook_cells)."
+        ]
+        lines.extend(line[0].upper() + line[1:] for line in proposal.warnings)
+        if proposal.check.new_names:
+            lines.append(f"Would define: {', '.join(proposal.check.new_names)}")
+        return "\n".join(lines)
+
+    def _on_post_run_cell(self, _result: Any) -> None:
+        """Insert the oldest waiting proposal below the cell that just ran."""
+        if not self._pending:
+            return
+        manager = getattr(self.shell, "payload_manager", None)
+        if manager is not None and any(
+            payload.get("source") == "set_next_input" for payload in manager.read_payload()
+        ):
+            return  # the cell set its own next input (%load …): ours waits for the next run
+        proposal = self._pending.pop(0)
+        try:
+            self.shell.set_next_input(proposal.cell_text(), replace=False)
+        except Exception:  # keep it for the next run rather than lose it
+            log.exception("collet: could not insert proposal %s", proposal.id)
+            self._pending.insert(0, proposal)
+
+
+def _names(value: Any) -> list[str] | None:
+    """``names`` as the model sent it: a list of strings, or one string of names."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,]+", value) if part]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise ToolError(
+        "invalid arguments for kernel_vars: 'names' must be an array of strings, e.g. "
+        '{"names": ["df", "model"]}',
+        tool=KERNEL_VARS.name,
+    )
