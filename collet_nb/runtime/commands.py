@@ -6,11 +6,14 @@ belong to the notebook UI and are handled there.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from collet_nb.adapters.mcp_files import BrokenMcpConfig, mcp_files
 from collet_nb.adapters.skills import SkillTools, discover_skills
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
 from collet_nb.adapters.tools.toolbox import Toolbox
@@ -21,6 +24,11 @@ from collet_nb.core.message import UserMessage
 from collet_nb.errors import ConfigError
 from collet_nb.runtime.hub import SessionHub
 from collet_nb.runtime.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from collet_nb.adapters.mcp import ServerStatus
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +63,30 @@ def status_text(runner: SessionRunner) -> str:
     if runner.journal_error:
         lines.append(f"warning: {runner.journal_error}")
     return "\n".join(lines)
+
+
+def _server_line(status: ServerStatus) -> str:
+    """One ``/mcp list`` line: name, state, transport, tools, then the last error if any."""
+    line = f"{status.name}: {status.state.value} · {status.transport} {status.target} · "
+    line += f"{status.tools} tool(s)"
+    if status.last_error:
+        line += f"\n    last error: {status.last_error}"
+    return line
+
+
+def _run_now(awaitable: Coroutine[Any, Any, T]) -> T:
+    """Finish ``awaitable`` from a synchronous command on the running loop.
+
+    Slash commands are synchronous (a cell, a click); ``/mcp restart`` must wait for the
+    server, so it pumps the kernel's loop re-entrantly, as ``/wait`` does.
+    """
+    loop = asyncio.get_event_loop()
+    if not loop.is_running():
+        return loop.run_until_complete(awaitable)
+    import nest_asyncio
+
+    nest_asyncio.apply(loop)
+    return loop.run_until_complete(awaitable)
 
 
 def _summary(spec: ToolSpec) -> str:
@@ -95,6 +127,7 @@ class CommandRunner:
             "clear": self._clear,
             "tools": self._tools,
             "skills": self._skills,
+            "mcp": self._mcp,
             "save-plan": self._save_plan,
             "checkpoints": self._checkpoints,
             "rewind": self._rewind,
@@ -236,6 +269,24 @@ class CommandRunner:
         project = Path(runner.session.project_dir)
         skills.catalog = discover_skills(project, Path(runner.settings.home).expanduser())
         return Outcome(text=skills.catalog.describe())
+
+    def _mcp(self, runner: SessionRunner, command: Command) -> Outcome:
+        tools = runner.tools
+        broken = tools.find(BrokenMcpConfig) if isinstance(tools, Toolbox) else None
+        if broken is not None:
+            return Outcome(text=f"MCP servers not started: {broken.error}")
+        from collet_nb.adapters.mcp import McpManager  # loaded only when asked about
+
+        manager = tools.find(McpManager) if isinstance(tools, Toolbox) else None
+        if manager is None:
+            home = Path(runner.settings.home).expanduser()
+            files = " or ".join(str(f) for f in mcp_files(Path(runner.session.project_dir), home))
+            return Outcome(text=f"no MCP servers configured; add an mcpServers entry to {files}")
+        if command.args[:1] == ("restart",):
+            if len(command.args) != 2:
+                raise ConfigError("/mcp restart takes the server's NAME; see /mcp list")
+            return Outcome(text=_server_line(_run_now(manager.restart(command.args[1]))))
+        return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
 
     @staticmethod
     def _store(runner: SessionRunner) -> CheckpointStore:

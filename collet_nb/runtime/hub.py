@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
+from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.skills import SkillTools, discover_skills
 from collet_nb.adapters.tools import BuiltinTools
@@ -24,7 +26,7 @@ from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.message import MessageState
 from collet_nb.core.pool import SessionPool
-from collet_nb.core.ports import Provider
+from collet_nb.core.ports import Provider, ToolPort
 from collet_nb.core.replay import replay
 from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
@@ -201,7 +203,11 @@ class SessionHub:
         skills = SkillTools(
             discover_skills(project, home), discover=lambda: discover_skills(project, home)
         )
-        tools = Toolbox([CheckpointingTools(builtin, store), skills])
+        sources: list[ToolPort] = [CheckpointingTools(builtin, store), skills]
+        mcp = self._mcp(project, home, settings)
+        if mcp is not None:
+            sources.append(mcp)
+        tools = Toolbox(sources)
         return {
             "settings": settings,
             "provider": self.provider_factory(settings),
@@ -209,6 +215,24 @@ class SessionHub:
             "journal": JsonlJournal(journal_path(Path(settings.home), session.session_id)),
             "clock": self.clock,
         }
+
+    def _mcp(self, project: Path, home: Path, settings: Settings) -> ToolPort | None:
+        """The session's MCP manager, when mcp.json names servers (nothing starts yet)."""
+        try:
+            servers = load_mcp_servers(project, home, os.environ)
+        except ConfigError as exc:
+            return BrokenMcpConfig(exc)
+        if not servers:
+            return None
+        from collet_nb.adapters.mcp import McpManager
+
+        return McpManager(
+            servers,
+            log_dir=home / "logs",
+            processes=self.processes,
+            project_dir=project,
+            call_timeout=settings.tool_timeout,
+        )
 
     def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:
         settings = self.settings_for(project_dir)

@@ -203,7 +203,7 @@ class Toolbox:
             if not callable(hook):
                 continue
             try:
-                notices.extend(await hook())
+                notices.extend(str(problem) for problem in await hook())
             except Exception as exc:  # the turn goes on with the tools that work
                 logger.exception("preparing %s failed", type(source).__name__)
                 notices.append(f"{type(source).__name__} failed to prepare: {exc}")
