@@ -155,14 +155,16 @@ class CellFlags:
         agent: ``--agent code|architect|ask``.
         model: ``--model NAME``.
         wait: ``--wait``: block the cell until the session is idle or needs a decision.
+        rerun: ``--rerun``: ask the model again even if this cell's answer was saved.
     """
 
     agent: str | None = None
     model: str | None = None
     wait: bool = False
+    rerun: bool = False
 
 
-CELL_USAGE = "%%collet [--agent code|architect|ask] [--model NAME] [--wait]"
+CELL_USAGE = "%%collet [--agent code|architect|ask] [--model NAME] [--wait] [--rerun]"
 
 
 def parse_cell_flags(line: str) -> CellFlags:
@@ -176,13 +178,13 @@ def parse_cell_flags(line: str) -> CellFlags:
     except ValueError as exc:
         raise ConfigError(f"{exc}; usage: {CELL_USAGE}") from None
     values: dict[str, str | None] = {"agent": None, "model": None}
-    wait = False
+    switches = {"--wait": False, "--rerun": False}
     i = 0
     while i < len(words):
         word = words[i]
         name, eq, inline = word.partition("=")
-        if name == "--wait" and not eq:
-            wait = True
+        if name in switches and not eq:
+            switches[name] = True
         elif name in ("--agent", "--model"):
             value = inline if eq else (words[i + 1] if i + 1 < len(words) else "")
             if not eq:
@@ -196,4 +198,9 @@ def parse_cell_flags(line: str) -> CellFlags:
     agent = values["agent"]
     if agent is not None and agent.lower() not in ("code", "architect", "ask"):
         raise ConfigError(f"--agent takes code|architect|ask, not {agent!r}", key="--agent")
-    return CellFlags(agent=agent.lower() if agent else None, model=values["model"], wait=wait)
+    return CellFlags(
+        agent=agent.lower() if agent else None,
+        model=values["model"],
+        wait=switches["--wait"],
+        rerun=switches["--rerun"],
+    )

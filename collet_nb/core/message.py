@@ -53,6 +53,8 @@ class UserMessage:
         error: why it failed or was cancelled, for the user.
         retry_of: the id of the failed message this one retries.
         created_at: wall time it was accepted.
+        cell_key: for a ``%%collet`` cell, the key its answer is saved under (see
+            ``collet_nb.core.answers``); None for other messages.
     """
 
     id: str
@@ -64,6 +66,7 @@ class UserMessage:
     error: str | None = None
     retry_of: str | None = None
     created_at: float = 0.0
+    cell_key: str | None = None
 
     def moved_to(self, state: MessageState, *, error: str | None = None) -> UserMessage:
         """Return this message in ``state``.

@@ -62,6 +62,7 @@ def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
                         model=record.get("model"),
                         retry_of=record.get("retry_of"),
                         created_at=float(record.get("at", 0.0)),
+                        cell_key=record.get("cell_key"),
                     )
                 )
             elif kind == "state":

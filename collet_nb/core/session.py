@@ -112,6 +112,7 @@ class AgentSession:
         agent: str | None = None,
         model: str | None = None,
         retry_of: str | None = None,
+        cell_key: str | None = None,
     ) -> UserMessage:
         """Accept a message: it is queued until its turn."""
         seq = self.messages.next_seq
@@ -124,6 +125,7 @@ class AgentSession:
                 model=model,
                 retry_of=retry_of,
                 created_at=now_wall,
+                cell_key=cell_key,
             )
         )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from collet_nb.adapters.answers import AnswerCache
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
 from collet_nb.adapters.procs import ProcessRegistry
@@ -214,6 +215,7 @@ class SessionHub:
             "tools": tools,
             "journal": JsonlJournal(journal_path(Path(settings.home), session.session_id)),
             "clock": self.clock,
+            "answers": AnswerCache(home / "cells"),
         }
 
     def _mcp(self, project: Path, home: Path, settings: Settings) -> ToolPort | None:

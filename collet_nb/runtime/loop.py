@@ -78,8 +78,9 @@ class AgentLoop:
     """One turn of the agent for one user message.
 
     While a reply streams, ``partial_text`` holds its text not yet recorded in the context (so
-    a cancelled turn can keep it); ``tool_ran`` says whether any tool was executed, and
-    ``final_text`` is the answer once the turn ends.
+    a cancelled turn can keep it); ``tool_ran`` says whether any tool was executed,
+    ``compacted`` whether the context was folded during the turn, and ``final_text`` is the
+    answer once the turn ends.
     """
 
     message_id: str
@@ -98,6 +99,7 @@ class AgentLoop:
     partial_text: str = ""
     final_text: str = ""
     tool_ran: bool = False
+    compacted: bool = False
 
     def _specs(self) -> tuple[ToolSpec, ...]:
         specs = tuple(self.tools.specs())
@@ -130,6 +132,7 @@ class AgentLoop:
                 yield PhaseChanged(message_id=mid, phase=Phase.COMPACTING.value)
                 done = self.context.compact()
                 if done is not None:
+                    self.compacted = True
                     yield ContextCompacted(
                         message_id=mid,
                         tokens_before=done.tokens_before,

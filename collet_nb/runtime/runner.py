@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key
 from collet_nb.core.chat import ChatMessage
 from collet_nb.core.events import (
     ApprovalRequested,
@@ -28,6 +30,7 @@ from collet_nb.core.events import (
     PlanReady,
     PlanResolved,
     StopReason,
+    TextDelta,
     ToolCallStarted,
     ToolResultReady,
     TurnFinished,
@@ -106,6 +109,8 @@ class SessionRunner:
         clock: time source.
         approver: decides tool calls (default: an ApprovalGate following
             ``settings.approval``).
+        answers: where the answers of ``%%collet`` cells are saved, to be replayed when the
+            same cell runs again (None: never saved, never replayed).
     """
 
     def __init__(
@@ -118,6 +123,7 @@ class SessionRunner:
         journal: Journal,
         clock: Clock,
         approver: Approver | None = None,
+        answers: AnswerStore | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
@@ -129,6 +135,8 @@ class SessionRunner:
             session=session, mode=lambda: self.settings.approval, emit=self.emit
         )
         self.approver: Approver = approver if approver is not None else self.gate
+        self.answers = answers
+        self._replays: dict[str, SavedAnswer] = {}
         self.tokens = TokenCounter()
         self.iterations = 0
         self.journal_error: str | None = None
@@ -187,8 +195,14 @@ class SessionRunner:
         agent: str | None = None,
         model: str | None = None,
         retry_of: str | None = None,
+        cell: bool = False,
+        rerun: bool = False,
     ) -> UserMessage:
         """Accept a message: journal it durably, queue it, start the drain if idle.
+
+        A ``cell`` message (a ``%%collet`` cell) has its answer saved; when the same cell (same
+        project, agent, provider, model and text) was answered before, its saved answer is
+        replayed instead of asking the model, unless ``rerun``.
 
         Raises:
             ConfigError: for an empty message or an unknown agent (nothing is queued).
@@ -199,6 +213,8 @@ class SessionRunner:
         if agent is not None:
             agent = AgentKind.parse(agent, setting="--agent").value
         seq = self.session.messages.next_seq
+        key = self._cell_key(text, agent, model) if cell and self.answers is not None else None
+        saved = self.answers.get(key) if key is not None and not rerun and self.answers else None
         self.journal.append(
             {
                 "kind": "accepted",
@@ -208,13 +224,22 @@ class SessionRunner:
                 "agent": agent,
                 "model": model,
                 "retry_of": retry_of,
+                "cell_key": key,
+                "replay_of": f"{saved.session_id}/{saved.message_id}" if saved else None,
                 "at": self.clock.wall(),
             },
             durable=True,
         )
         msg = self.session.enqueue(
-            text, now_wall=self.clock.wall(), agent=agent, model=model, retry_of=retry_of
+            text,
+            now_wall=self.clock.wall(),
+            agent=agent,
+            model=model,
+            retry_of=retry_of,
+            cell_key=key,
         )
+        if saved is not None:
+            self._replays[msg.id] = saved
         self.session.touch(self.clock.monotonic())
         self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value, text=text))
         plan = self.session.pending_plan
@@ -225,6 +250,16 @@ class SessionRunner:
             self.emit(PlanReady(message_id=plan.message_id, plan=plan.plan))
         self._kick()
         return msg
+
+    def _cell_key(self, text: str, agent: str | None, model: str | None) -> str:
+        s = self.session
+        return answer_key(
+            project_dir=s.project_dir,
+            agent=agent or s.agent_override or AgentKind.CODE.value,
+            provider=self.provider.name,
+            model=model or s.model_override or self.settings.model,
+            text=text,
+        )
 
     def retry(self, message_id: str | None = None) -> UserMessage:
         """Send a failed message again (default: the last one) as a new message pointing at it.
@@ -395,6 +430,11 @@ class SessionRunner:
             self.session.move(SessionState.RUNNING)
             self.record({"kind": "state", "id": msg.id, "state": msg.state.value, "error": None})
             self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value))
+            saved = self._replays.pop(msg.id, None)
+            if saved is not None:  # a cell run before: its answer again, synchronously
+                self._replay(msg, saved)
+                self._settle(msg.id)
+                continue
             turn = asyncio.get_running_loop().create_task(self._run_turn(msg))
             self._turn_task = turn
             try:
@@ -491,11 +531,66 @@ class SessionRunner:
                     )
                     session.last_notified_at = self.clock.monotonic()
                     session.move(SessionState.AWAITING_PLAN)
+                self._save_answer(msg, checkpoint, loop)
                 self._move(msg.id, MessageState.ANSWERED)
         finally:
             timer.cancel()
             self.iterations = guard.iterations
             self._guard = None
+
+    def _save_answer(self, msg: UserMessage, checkpoint: int, loop: AgentLoop) -> None:
+        """Save a cell's answer for a later re-run (not when compaction moved the context)."""
+        if msg.cell_key is None or self.answers is None or loop.compacted:
+            return
+        answer = SavedAnswer(
+            messages=tuple(self.session.context.messages[checkpoint:]),
+            session_id=self.session.session_id,
+            message_id=msg.id,
+            at=self.clock.wall(),
+        )
+        try:
+            self.answers.put(msg.cell_key, answer)
+        except OSError as exc:  # the answer stands; only the re-run will ask again
+            log.warning("collet: could not save the answer of %s: %s", msg.id, exc)
+
+    def _replay(self, msg: UserMessage, saved: SavedAnswer) -> None:
+        """Show a cell's saved answer again, and put it in the context: no model, no tools."""
+        mid, ctx = msg.id, self.session.context
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.at))
+        self.emit(
+            Notice(
+                message_id=mid,
+                text=f"replayed the answer saved on {when}: no model call and no tool run; "
+                "`%%collet --rerun` asks the model again",
+                level="info",
+            )
+        )
+        results = {m.tool_call_id: m for m in saved.messages if m.role == "tool"}
+        for message in saved.messages:
+            ctx.append(message)
+            if message.role != "assistant":
+                continue
+            if message.content:
+                self.emit(TextDelta(message_id=mid, text=message.content))
+            for call in message.tool_calls:
+                self.emit(
+                    ToolCallStarted(
+                        message_id=mid, call_id=call.id, name=call.name, arguments=call.arguments
+                    )
+                )
+                result = results.get(call.id)
+                if result is not None:
+                    self.emit(
+                        ToolResultReady(
+                            message_id=mid,
+                            call_id=call.id,
+                            name=call.name,
+                            content=result.content,
+                            is_error=result.is_error,
+                        )
+                    )
+        self.emit(TurnFinished(message_id=mid, stop_reason=StopReason.ANSWERED.value))
+        self._move(mid, MessageState.ANSWERED)
 
     async def _prepare_tools(self, msg: UserMessage, agent: AgentKind) -> None:
         """Start what the tools need (MCP servers, skills), pre-attach the tools this message

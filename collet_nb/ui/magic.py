@@ -28,7 +28,7 @@ DOUBLE_INTERRUPT_SECONDS = 3.0
 
 USAGE = (
     "usage: `%collet TEXT`, `%collet /COMMAND` (see `%collet /help`), or a cell starting with "
-    "`%%collet [--agent code|architect|ask] [--model NAME] [--wait]`"
+    "`%%collet [--agent code|architect|ask] [--model NAME] [--wait] [--rerun]`"
 )
 
 
@@ -61,16 +61,17 @@ class ColletMagics(Magics):
         flags = parse_cell_flags(line)
         if not cell.strip():
             raise ConfigError("the cell is empty; write the message below `%%collet`")
-        self._send(cell.strip(), flags)
+        self._send(cell.strip(), flags, cell=True)
 
-    def _send(self, text: str, flags: CellFlags) -> None:
+    def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> None:
+        """Send ``text``; a ``%%collet`` cell (``cell``) replays its saved answer when run again."""
         runner = self.extension.runner()
         text = expand_mentions(
             text,
             notebook=self.extension.notebook_tools,
             workspace=session_workspace(runner.session),
         )
-        msg = runner.send(text, agent=flags.agent, model=flags.model)
+        msg = runner.send(text, agent=flags.agent, model=flags.model, cell=cell, rerun=flags.rerun)
         self._show(runner, msg.id)
         if flags.wait:
             self._wait(runner, None)
