@@ -6,12 +6,11 @@ belong to the notebook UI and are handled there.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, mcp_files
 from collet_nb.adapters.skills import SkillTools, discover_skills
@@ -23,12 +22,11 @@ from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLe
 from collet_nb.core.message import UserMessage
 from collet_nb.errors import ConfigError
 from collet_nb.runtime.hub import SessionHub
+from collet_nb.runtime.nested import run_nested
 from collet_nb.runtime.runner import SessionRunner
 
 if TYPE_CHECKING:
     from collet_nb.adapters.mcp import ServerStatus
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,21 +70,6 @@ def _server_line(status: ServerStatus) -> str:
     if status.last_error:
         line += f"\n    last error: {status.last_error}"
     return line
-
-
-def _run_now(awaitable: Coroutine[Any, Any, T]) -> T:
-    """Finish ``awaitable`` from a synchronous command on the running loop.
-
-    Slash commands are synchronous (a cell, a click); ``/mcp restart`` must wait for the
-    server, so it pumps the kernel's loop re-entrantly, as ``/wait`` does.
-    """
-    loop = asyncio.get_event_loop()
-    if not loop.is_running():
-        return loop.run_until_complete(awaitable)
-    import nest_asyncio
-
-    nest_asyncio.apply(loop)
-    return loop.run_until_complete(awaitable)
 
 
 def _summary(spec: ToolSpec) -> str:
@@ -285,7 +268,7 @@ class CommandRunner:
         if command.args[:1] == ("restart",):
             if len(command.args) != 2:
                 raise ConfigError("/mcp restart takes the server's NAME; see /mcp list")
-            return Outcome(text=_server_line(_run_now(manager.restart(command.args[1]))))
+            return Outcome(text=_server_line(run_nested(manager.restart(command.args[1]))))
         return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
 
     @staticmethod
