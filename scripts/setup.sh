@@ -18,6 +18,11 @@ pip_install() {
   fi
   grep -v "^WARNING: Location" <<<"$out" || true
 }
+# The editable install builds the JupyterLab sidebar (labextension/) once, with npm.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: npm not found: the JupyterLab sidebar will not be built (the cell widgets" \
+    "work without it); install Node.js >= 18 with npm, then run this again" >&2
+fi
 pip_install -e "$ROOT[test,mcp]"
 # ipykernel 6.29, beside the venv's own: the kernel tests run on both.
 if [ ! -d "$ROOT/.venv/compat/ipykernel-6.29/ipykernel" ]; then

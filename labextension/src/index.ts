@@ -1,0 +1,64 @@
+/**
+ * The collet_nb JupyterLab extension: a left-sidebar panel that follows the active notebook
+ * and mirrors its agent session through the `collet` comm (see protocol.ts).
+ */
+
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILabShell, ILayoutRestorer } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import type { Notebook } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { colletIcon } from './icon';
+import { ColletSidebar } from './sidebar';
+
+/** Shows (or hides) the sidebar. */
+const TOGGLE = 'collet:toggle-sidebar';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'collet-nb:sidebar',
+  description: 'The collet agent session of the active notebook, in the left sidebar.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [IRenderMimeRegistry, ILayoutRestorer, ICommandPalette, ILabShell],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    labShell: ILabShell | null
+  ): void => {
+    const sidebar = new ColletSidebar(rendermime);
+    sidebar.title.icon = colletIcon;
+    app.shell.add(sidebar, 'left', { rank: 650 });
+    restorer?.add(sidebar, sidebar.id);
+
+    sidebar.follow(tracker.currentWidget);
+    tracker.currentChanged.connect((_tracker, panel) => {
+      sidebar.follow(panel);
+    });
+    // A cell that ran may have been `%load_ext collet_nb`: try that notebook again.
+    NotebookActions.executed.connect((_sender: unknown, args: { notebook: Notebook }) => {
+      const panel = tracker.find(p => p.content === args.notebook);
+      if (panel !== undefined) {
+        sidebar.nudge(panel);
+      }
+    });
+
+    app.commands.addCommand(TOGGLE, {
+      label: 'Collet: Show Agent Sidebar',
+      execute: () => {
+        if (sidebar.isVisible && labShell !== null) {
+          labShell.collapseLeft();
+        } else {
+          app.shell.activateById(sidebar.id);
+        }
+      }
+    });
+    palette?.addItem({ command: TOGGLE, category: 'Collet' });
+  }
+};
+
+export default plugin;
