@@ -120,13 +120,16 @@ class ApprovalRequested(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ApprovalResolved(Event):
-    """A pending tool call was allowed or denied."""
+    """A pending tool call was allowed or denied; with the call's name and arguments, so the
+    journal line alone says what the agent was allowed to do (the audit trail)."""
 
     type: ClassVar[str] = "approval_resolved"
     call_id: str
     decision: str
     reason: str = ""
     by: str = ""
+    name: str = ""
+    arguments: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -82,6 +82,8 @@ class ApprovalGate:
                 decision=decision.value,
                 reason=reason,
                 by=by,
+                name=call.name,
+                arguments=call.arguments,
             )
         )
         return Verdict(allowed=decision is not Decision.DENY, reason=reason, asked=True)

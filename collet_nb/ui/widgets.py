@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -356,16 +357,20 @@ class ApprovalRow(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """Show how the call was decided (by anyone: button, slash command, sidebar)."""
         self._set_enabled(False)
         self.buttons.layout.display = "none"
-        text = DECISION_TEXT.get(decision, decision)
-        text += f": {reason}" if reason else ""
-        text += f" (by {by})" if by else ""
-        self.outcome.value = note_html(text)
+        self.outcome.value = note_html(decided(DECISION_TEXT.get(decision, decision), reason, by))
 
     def expired(self, why: str) -> None:
         """The call no longer waits (the turn ended)."""
         self._set_enabled(False)
         self.buttons.layout.display = "none"
         self.outcome.value = note_html(why)
+
+
+def decided(what: str, reason: str, by: str) -> str:
+    """``what: reason (by button, 14:03:07)``: a decision as the audit trail of a shared
+    notebook keeps it (who decided and when)."""
+    who = f"by {by}, " if by else ""
+    return f"{what}{': ' + reason if reason else ''} ({who}{time.strftime('%H:%M:%S')})"
 
 
 class PlanBox(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
@@ -429,10 +434,8 @@ class PlanBox(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """Show the decision (by anyone)."""
         self._set_enabled(False)
         self.buttons.layout.display = "none"
-        text = "plan approved" if approved else "plan rejected"
-        text += f": {note}" if note else ""
-        text += f" (by {by})" if by else ""
-        self.outcome.value = note_html(text)
+        what = "plan approved" if approved else "plan rejected"
+        self.outcome.value = note_html(decided(what, note, by))
 
 
 # ── one message ──

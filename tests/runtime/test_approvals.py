@@ -74,6 +74,15 @@ def test_in_manual_mode_no_tool_runs_before_allow_and_the_queue_holds():
     assert states(runner) == {"m1": "answered", "m2": "answered"}
     resolved = [e for e in seen if isinstance(e, ApprovalResolved)]
     assert (resolved[0].decision, resolved[0].by) == ("allow_once", "button")
+    # The audit trail: one journal line says which tool, with what, who decided and when.
+    audit = [
+        r for r in runner.journal.records
+        if r["kind"] == "event" and r["event"]["type"] == "approval_resolved"
+    ]  # fmt: skip
+    first = audit[0]
+    assert (first["event"]["name"], first["event"]["arguments"]) == ("echo", '{"text": "hi"}')
+    assert (first["event"]["decision"], first["event"]["by"]) == ("allow_once", "button")
+    assert first["at"] > 0
 
 
 def test_deny_reaches_the_model_as_a_tool_result_with_the_reason():

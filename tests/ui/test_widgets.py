@@ -6,6 +6,7 @@ every byte a browser would have received.
 
 import asyncio
 import json
+import re
 import uuid
 
 import comm
@@ -328,9 +329,9 @@ def test_an_approval_shows_its_buttons_and_allow_once_lets_the_call_run():
         return view, row, second
 
     view, row, second = run(main())
-    assert "allowed once (by button)" in row.outcome.value
+    assert "allowed once (by button, " in row.outcome.value
     assert row.buttons.layout.display == "none"
-    assert "denied: not that one (by button)" in second.outcome.value
+    assert "denied: not that one (by button, " in second.outcome.value
     assert "<pre>pong</pre>" in view.tool_cards()["x1"]
     assert "not that one" in view.tool_cards()["x2"]
     assert view.state == "answered"
@@ -350,8 +351,8 @@ def test_a_decision_made_elsewhere_shows_in_the_view_too():
 
     view = run(main())
     first, second = view.approvals.children
-    assert "allowed for this session (by command)" in first.outcome.value
-    assert "denied (by command)" in second.outcome.value
+    assert "allowed for this session (by command, " in first.outcome.value
+    assert "denied (by command, " in second.outcome.value
 
 
 def test_a_plan_waits_for_approve_and_approving_runs_it_in_a_follow_up_view():
@@ -372,7 +373,7 @@ def test_a_plan_waits_for_approve_and_approving_runs_it_in_a_follow_up_view():
         return view, plan
 
     view, plan = run(main())
-    assert "plan approved: be careful (by button)" in plan.outcome.value
+    assert "plan approved: be careful (by button, " in plan.outcome.value
     assert "Do this." in view.answer_html()
     (follow,) = view.followups.children
     assert follow.state == "answered"
@@ -622,3 +623,12 @@ def test_a_long_timeline_hangs_in_a_shallow_tree_of_small_boxes():
     assert tree.items() == []
     tree.append(ipywidgets.HTML("<p>again</p>"))
     assert [w.value for w in tree.items()] == ["<p>again</p>"]
+
+
+def test_a_decision_shows_who_made_it_and_when():
+    from collet_nb.ui.widgets import decided
+
+    assert re.fullmatch(
+        r"denied: not now \(by button, \d\d:\d\d:\d\d\)", decided("denied", "not now", "button")
+    )
+    assert re.fullmatch(r"plan approved \(\d\d:\d\d:\d\d\)", decided("plan approved", "", ""))
