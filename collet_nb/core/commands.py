@@ -78,7 +78,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 max_args=FREE),
     CommandSpec(name="checkpoints", usage="", summary="files the agent changed, restorable"),
     CommandSpec(name="rewind", usage="[ID]", summary="restore files to a checkpoint", max_args=1),
-    CommandSpec(name="save-plan", usage="[PATH]", summary="write the plan to a file",
+    CommandSpec(name="save-plan", usage="[PATH|--cell]",
+                summary="write the plan to a file (or a new cell below)",
                 max_args=FREE),
     CommandSpec(name="panel", usage="", summary="show the session panel"),
 )  # fmt: skip

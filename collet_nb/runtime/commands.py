@@ -304,6 +304,10 @@ class CommandRunner:
         plan = runner.session.pending_plan
         if plan is None:
             raise ConfigError("no plan to save; send a message with `--agent architect` first")
+        if command.text == "--cell":
+            raise ConfigError(
+                "/save-plan --cell works in a notebook cell: `%collet /save-plan --cell`"
+            )
         project = Path(runner.session.project_dir)
         stamp = time.strftime("%Y%m%d_%H%M%S")
         target = Path(command.text) if command.text else Path("docs/plan") / f"plan_{stamp}.md"

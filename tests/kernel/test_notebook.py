@@ -105,6 +105,17 @@ def test_clicking_approve_carries_out_the_architects_plan(kernel):
     assert kernel.eval("collet_nb.status()['pending_plan']") is None
 
 
+def test_save_plan_cell_puts_the_plan_in_a_new_cell_below(kernel):
+    reply, _ = kernel.execute("%%collet --agent architect\nplan a tidy-up of this folder")
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
+    plan = kernel.eval("collet_nb.status()['pending_plan']")
+    reply, outputs = kernel.execute("%collet /save-plan --cell")
+    assert "new cell below" in kernel.text(outputs)
+    (payload,) = [p for p in reply["payload"] if p["source"] == "set_next_input"]
+    assert payload["text"] == "%%markdown\n" + plan
+    assert payload["replace"] is False
+
+
 def test_clicking_cancel_stops_the_turn(kernel):
     reply, _ = kernel.execute("%%collet\ncount slowly to ten")
     assert reply["status"] == "ok"
