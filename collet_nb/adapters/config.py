@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from collet_nb.core.policy import Policy, parse_policy
 from collet_nb.core.settings import DEFAULT_MODELS, Settings, coerce
 from collet_nb.errors import ConfigError
 
@@ -33,6 +34,9 @@ ENV_NAMES: dict[str, str] = {
     "COLLET_REQUEST_TIMEOUT": "request_timeout",
     "COLLET_DEMO_PACE": "demo_pace",
 }
+
+
+POLICY_FILE = "policy.toml"
 
 
 def collet_home(env: Mapping[str, str]) -> Path:
@@ -108,3 +112,28 @@ def _choose_provider(merged: dict[str, Any], env: Mapping[str, str]) -> None:
         if fallback and env.get(fallback):
             merged["api_key"] = env[fallback]
     merged.setdefault("model", DEFAULT_MODELS.get(provider, "demo"))
+
+
+def load_policy(*, project_dir: Path, env: Mapping[str, str] | None = None) -> Policy:
+    """The policy of ``$COLLET_HOME/policy.toml`` and ``<project>/.collet/policy.toml`` (the
+    project's on top; a tool either forbids stays forbidden). No file: no policy.
+
+    Raises:
+        ConfigError: for an invalid file — a policy that cannot be read must not be ignored
+            (that would lift what it forbids), so the session does not start until it is fixed.
+    """
+    env = os.environ if env is None else env
+    policy = Policy()
+    for path in (collet_home(env) / POLICY_FILE, project_dir / ".collet" / POLICY_FILE):
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            continue
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(
+                f"{path} cannot be read ({exc}); fix it: the session waits for a valid policy",
+                key=str(path),
+            ) from None
+        policy = policy.merged(parse_policy(data, source=str(path)))
+    return policy

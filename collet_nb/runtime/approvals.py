@@ -16,6 +16,7 @@ from collet_nb.core.approval import needs_approval
 from collet_nb.core.chat import ToolCall, ToolSpec
 from collet_nb.core.events import ApprovalRequested, ApprovalResolved, Event
 from collet_nb.core.kinds import ApprovalMode
+from collet_nb.core.policy import Policy
 from collet_nb.core.ports import Decision, Verdict
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.errors import ConfigError
@@ -38,6 +39,10 @@ class ApprovalGate:
             its ``session_approvals`` remembers "allow for session").
         mode: returns the approval mode in force (it can change at run time).
         emit: publishes ApprovalRequested / ApprovalResolved.
+
+    Attributes:
+        policy: the session's policy (policy.toml): its deny-list refuses calls without
+            asking, its allow-list lets them run without asking.
     """
 
     def __init__(
@@ -50,12 +55,21 @@ class ApprovalGate:
         self.session = session
         self.mode = mode
         self.emit = emit
+        self.policy = Policy()
         self._pending: dict[tuple[str, str], PendingCall] = {}
 
     async def review(self, message_id: str, call: ToolCall, spec: ToolSpec | None) -> Verdict:
-        """Allow at once, or wait for the user's decision."""
-        if spec is None or not needs_approval(
-            mode=self.mode(), spec=spec, session_allowed=self.session.session_approvals
+        """Allow at once, or wait for the user's decision (a policy's lists come first)."""
+        if self.policy.denies(call.name):
+            return Verdict(
+                allowed=False, reason=f"the policy ({self.policy.source}) forbids {call.name}"
+            )
+        if (
+            spec is None
+            or self.policy.allows(call.name)
+            or not needs_approval(
+                mode=self.mode(), spec=spec, session_allowed=self.session.session_approvals
+            )
         ):
             return Verdict(allowed=True)
         key = (self.session.session_id, call.id)

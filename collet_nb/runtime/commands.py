@@ -164,6 +164,11 @@ class CommandRunner:
 
     def _approval(self, runner: SessionRunner, command: Command) -> Outcome:
         mode = ApprovalMode.parse(command.args[0], setting="/approval")
+        fixed = runner.gate.policy.approval
+        if fixed is not None and mode is not fixed:
+            raise ConfigError(
+                f"approval is fixed to {fixed.value} by {runner.gate.policy.source}", key="approval"
+            )
         runner.settings = runner.settings.replace(approval=mode)
         return Outcome(text=f"approval {mode.value}")
 

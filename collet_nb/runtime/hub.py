@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from collet_nb.adapters.answers import AnswerCache
+from collet_nb.adapters.config import load_policy
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
 from collet_nb.adapters.procs import ProcessRegistry
@@ -26,6 +27,7 @@ from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.message import MessageState
+from collet_nb.core.policy import Policy
 from collet_nb.core.pool import SessionPool
 from collet_nb.core.ports import Provider, ToolPort
 from collet_nb.core.replay import replay
@@ -192,7 +194,7 @@ class SessionHub:
 
     # ── building runners ──
 
-    def _parts(self, session: AgentSession, settings: Settings) -> dict[str, Any]:
+    def _parts(self, session: AgentSession, settings: Settings, policy: Policy) -> dict[str, Any]:
         builtin = BuiltinTools(
             project_dir=Path(session.project_dir),
             scope=lambda: session.workspace_scope,
@@ -208,7 +210,7 @@ class SessionHub:
         mcp = self._mcp(project, home, settings)
         if mcp is not None:
             sources.append(mcp)
-        tools = Toolbox(sources)
+        tools = Toolbox(sources, hide=policy.denies)
         return {
             "settings": settings,
             "provider": self.provider_factory(settings),
@@ -236,8 +238,25 @@ class SessionHub:
             call_timeout=settings.tool_timeout,
         )
 
+    def _effective(self, project: Path) -> tuple[Settings, Policy]:
+        """The settings and the policy of ``project`` (a policy's approval mode wins).
+
+        Raises:
+            ConfigError: for an invalid config or policy file (nothing is opened then).
+        """
+        settings = self.settings_for(project)
+        policy = load_policy(project_dir=project)
+        if policy.approval is not None:
+            settings = settings.replace(approval=policy.approval)
+        return settings, policy
+
+    def _runner(self, session: AgentSession, settings: Settings, policy: Policy) -> SessionRunner:
+        runner = SessionRunner(session=session, **self._parts(session, settings, policy))
+        runner.gate.policy = policy
+        return runner
+
     def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:
-        settings = self.settings_for(project_dir)
+        settings, policy = self._effective(project_dir)
         session = AgentSession(
             session_id=new_session_id(),
             project_dir=str(project_dir),
@@ -246,8 +265,8 @@ class SessionHub:
             workspace_scope=settings.workspace,
             last_activity=self.clock.monotonic(),
         )
-        parts = self._parts(session, settings)
-        parts["journal"].append(
+        runner = self._runner(session, settings, policy)
+        runner.journal.append(
             {
                 "kind": "session",
                 "session_id": session.session_id,
@@ -260,14 +279,14 @@ class SessionHub:
             },
             durable=True,
         )
-        return SessionRunner(session=session, **parts)
+        return runner
 
     def _restore(self, session_id: str) -> SessionRunner:
         """Rebuild a runner from its journal; messages left mid-way become failed (retryable)."""
         settings0 = self.settings_for(self.project_dir)
         image = replay(read_records(journal_path(Path(settings0.home), session_id)))
         project = Path(image.project_dir or self.project_dir)
-        settings = self.settings_for(project)
+        settings, policy = self._effective(project)
         context = ConversationContext(system_prompt="", budget=settings.context_budget)
         context.messages = list(image.context)
         session = AgentSession(
@@ -279,7 +298,7 @@ class SessionHub:
             last_activity=self.clock.monotonic(),
             messages=image.messages,
         )
-        runner = SessionRunner(session=session, **self._parts(session, settings))
+        runner = self._runner(session, settings, policy)
         for msg in image.interrupted():
             if msg.state is MessageState.QUEUED:
                 # Journal the move too: the lifecycle has no queued → failed, and a replay of

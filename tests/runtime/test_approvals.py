@@ -239,3 +239,26 @@ def test_a_message_sent_while_a_plan_waits_reminds_of_it_once_per_cooldown():
 
     run(main())
     assert len(reminders) == 1
+
+
+def test_a_policys_deny_list_refuses_a_call_even_in_yolo_and_its_allow_list_never_asks():
+    from collet_nb.core.policy import Policy
+
+    tools = EchoTools()
+    model = FunctionModel(tool_then_answer("echo", {"text": "hi"}))
+    runner = make_runner(model, tools=tools, approval="manual")
+    runner.gate.policy = Policy(allow=("ech*",))
+
+    async def main():
+        runner.send("first")
+        assert (await runner.wait_idle()).value == "idle"  # allowed: never waited
+        runner.gate.policy = Policy(deny=("echo",), source="class.toml")
+        runner.settings = runner.settings.replace(approval="yolo")
+        runner.send("second")
+        await runner.wait_idle()
+
+    run(main())
+    assert tools.calls == [("echo", {"text": "hi"})]  # the second call never ran
+    denied = model.requests[-1].messages[-1]
+    assert denied.is_error
+    assert "the policy (class.toml) forbids echo" in denied.content

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -96,7 +96,12 @@ class Toolbox:
     """
 
     def __init__(
-        self, sources: Iterable[ToolPort], *, defer_above: int = 10, search_limit: int = 5
+        self,
+        sources: Iterable[ToolPort],
+        *,
+        defer_above: int = 10,
+        search_limit: int = 5,
+        hide: Callable[[str], bool] | None = None,
     ) -> None:
         """Compose ``sources``.
 
@@ -104,7 +109,9 @@ class Toolbox:
             sources: the tool ports, in priority order.
             defer_above: above this many MCP tools, their schemas are deferred.
             search_limit: how many tools ``tool_search`` returns when the model gives no limit.
+            hide: names that are never offered, indexed or run (a policy's deny-list).
         """
+        self.hide = hide
         if defer_above < 0:
             raise ValueError(f"defer_above must be at least 0, not {defer_above}")
         self._sources: list[ToolPort] = list(sources)
@@ -251,7 +258,9 @@ class Toolbox:
         owners: dict[str, tuple[ToolSpec, ToolPort]] = {}
         for source, specs in zip(self._sources, returned, strict=True):
             for spec in specs:
-                if spec.name != TOOL_SEARCH.name and spec.name not in owners:
+                if spec.name in owners or spec.name == TOOL_SEARCH.name:
+                    continue
+                if self.hide is None or not self.hide(spec.name):
                     owners[spec.name] = (spec, source)
         every = tuple(spec for spec, _ in owners.values())
         local = tuple(spec for spec in every if not is_mcp(spec))
