@@ -19,10 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import Row  # noqa: E402
 from collet_nb.adapters.mcp import McpManager  # noqa: E402
 from collet_nb.adapters.procs import ProcessRegistry, group_alive  # noqa: E402
 from collet_nb.core.mcp_config import parse_mcp_config  # noqa: E402
@@ -75,13 +77,37 @@ async def main_async(count: int, rounds: int) -> dict[str, object]:
     }
 
 
+def measure(*, servers: int = 3, rounds: int = 5) -> dict[str, object]:
+    """Medians over ``rounds`` (after the cold round) of starting and closing ``servers``."""
+    return asyncio.run(main_async(servers, rounds))
+
+
+def rows(figures: dict[str, Any]) -> list[Row]:
+    """Item 7 of the issue."""
+    n = figures["servers"]
+    return [
+        Row(
+            section="7 MCP",
+            metric=f"start {n} stdio servers: concurrent / one after another",
+            value=f"{figures['concurrent_s'] * 1e3:.0f} / {figures['sequential_s'] * 1e3:.0f} ms "
+            f"({figures['speedup']:.1f}×; first in process "
+            f"{figures['cold_concurrent_s'] * 1e3:.0f} ms)",
+        ),
+        Row(
+            section="7 MCP",
+            metric=f"shut down all {n} (none left running)",
+            value=f"{figures['close_s'] * 1e3:.0f} ms",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    figures = asyncio.run(main_async(args.servers, args.rounds))
+    figures: dict[str, Any] = measure(servers=args.servers, rounds=args.rounds)
     n = figures["servers"]
     print(f"{n} stdio servers on {figures['cores']} cores, median of {figures['rounds']} rounds")
     print(

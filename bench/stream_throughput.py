@@ -1,7 +1,11 @@
-"""Streaming throughput: tokens/s through the provider adapter and the agent loop, versus a
-bare read of the same SSE stream from the same loopback server, as a ratio (target ≥ 0.9).
+"""Streaming throughput of a 10,000-token answer from the loopback server (its own process):
+tokens/s through provider adapter → loop → runner (→ the cell's widget model), versus a bare
+read of the same SSE stream, as ratios (target ≥ 0.9 for the whole path).
 
-    .venv/bin/python bench/stream_throughput.py [--tokens 10000] [--runs 5]
+The widget path builds the real ``MessageView`` on a comm that serializes every message
+with the kernel session's own JSON packer (what a kernel does before the socket).
+
+    .venv/bin/python bench/stream_throughput.py [--tokens 10000] [--runs 5] [--profile]
 """
 
 from __future__ import annotations
@@ -9,32 +13,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collet_nb.adapters.providers import make_provider  # noqa: E402
-from collet_nb.core.context import ConversationContext  # noqa: E402
-from collet_nb.core.events import TextDelta  # noqa: E402
-from collet_nb.core.session import AgentSession  # noqa: E402
-from collet_nb.core.settings import Settings  # noqa: E402
-from collet_nb.runtime.clock import SystemClock  # noqa: E402
-from collet_nb.runtime.runner import SessionRunner  # noqa: E402
-from tests.support.fake_llm import FakeLLM, Rule  # noqa: E402
-from tests.support.stand_ins import EchoTools, MemoryJournal  # noqa: E402
+from bench.loopback import LoopbackServer, make_answer, tokens_of  # noqa: E402
+from bench.report import Row, at_least, median  # noqa: E402
 
-CHUNK = 14  # characters per SSE event: about 4 tokens, like real providers
+TARGET_RATIO = 0.9
+PROMPT = "stream the long answer"
 
 
 async def bare_read(base_url: str) -> tuple[float, int]:
     """Seconds to read the whole stream with httpx2 and count its events (no parsing)."""
     import httpx2
 
-    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": PROMPT}]}
     async with httpx2.AsyncClient(timeout=60) as client:
         started = time.perf_counter()
         events = 0
@@ -44,21 +43,57 @@ async def bare_read(base_url: str) -> tuple[float, int]:
         return time.perf_counter() - started, events
 
 
-async def through_loop(base_url: str) -> tuple[float, int]:
-    """Seconds for a whole turn through adapter + loop + runner, and the deltas delivered."""
-    provider = make_provider("openai", base_url=base_url, api_key="k", model="m")
-    runner = SessionRunner(
+def _provider(base_url: str) -> Any:
+    from collet_nb.adapters.providers import make_provider
+
+    return make_provider("openai", base_url=base_url, api_key="k", model="m")
+
+
+async def through_adapter(base_url: str) -> tuple[float, int]:
+    """Seconds to stream the reply through the provider adapter alone (SSE + wire decoding)."""
+    from collet_nb.core.chat import ChatMessage
+    from collet_nb.core.ports import ModelRequest, TextChunk
+
+    provider = _provider(base_url)
+    request = ModelRequest(
+        model="m", system="", messages=(ChatMessage(role="user", content=PROMPT),)
+    )
+    started = time.perf_counter()
+    chunks = 0
+    async for chunk in provider.stream(request):
+        chunks += isinstance(chunk, TextChunk)
+    elapsed = time.perf_counter() - started
+    await provider.aclose()
+    return elapsed, chunks
+
+
+def _runner(base_url: str) -> Any:
+    from collet_nb.core.context import ConversationContext
+    from collet_nb.core.session import AgentSession
+    from collet_nb.core.settings import Settings
+    from collet_nb.runtime.clock import SystemClock
+    from collet_nb.runtime.runner import SessionRunner
+    from tests.support.stand_ins import EchoTools, MemoryJournal
+
+    return SessionRunner(
         session=AgentSession(
             session_id="bench",
             project_dir=".",
             context=ConversationContext(system_prompt="", budget=1_000_000),
         ),
         settings=Settings(approval="yolo"),
-        provider=provider,
+        provider=_provider(base_url),
         tools=EchoTools(),
         journal=MemoryJournal(),
         clock=SystemClock(),
     )
+
+
+async def through_loop(base_url: str) -> tuple[float, int]:
+    """Seconds for a whole turn through adapter + loop + runner, and the deltas delivered."""
+    from collet_nb.core.events import TextDelta
+
+    runner = _runner(base_url)
     deltas = 0
 
     def count(event: object) -> None:
@@ -67,32 +102,192 @@ async def through_loop(base_url: str) -> tuple[float, int]:
 
     runner.subscribe(count)
     started = time.perf_counter()
-    runner.send("go")
+    runner.send(PROMPT)
     await runner.wait_idle()
     elapsed = time.perf_counter() - started
     await runner.aclose()
     return elapsed, deltas
 
 
+class CountingComm:
+    """A widget comm that packs every message as the kernel's session does, and counts it."""
+
+    messages = 0
+    bytes = 0
+
+    def __init__(self, **kwargs: Any) -> None:
+        import uuid
+
+        self.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+        self.kernel = "counting"
+        self._count(kwargs.get("data"))
+
+    def _count(self, data: Any) -> None:
+        from jupyter_client.session import json_packer
+
+        CountingComm.messages += 1
+        CountingComm.bytes += len(json_packer(data))
+
+    def on_msg(self, callback: Callable[..., None]) -> None:
+        pass
+
+    def send(self, data: Any = None, buffers: Any = None, **kwargs: Any) -> None:
+        self._count(data)
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+async def through_widget(base_url: str) -> tuple[float, int]:
+    """Seconds for a whole turn into the cell's MessageView (until its last update)."""
+    import comm
+    import ipywidgets
+
+    from collet_nb.ui.widgets import MessageView
+
+    kernel_comm, comm.create_comm = comm.create_comm, CountingComm
+    try:
+        runner = _runner(base_url)
+        started = time.perf_counter()
+        msg = runner.send(PROMPT)
+        view = MessageView(runner, msg.id)
+        await runner.wait_idle()
+        elapsed = time.perf_counter() - started
+        sent = CountingComm.messages
+        view.close()
+        await runner.aclose()
+        ipywidgets.Widget.close_all()
+    finally:
+        comm.create_comm = kernel_comm
+    return elapsed, sent
+
+
+PATHS = {
+    "bare": bare_read,
+    "adapter": through_adapter,
+    "loop": through_loop,
+    "widget": through_widget,
+}
+
+
+def _timed(path: Callable[[str], Awaitable[tuple[float, int]]], url: str) -> tuple[float, int]:
+    async def run() -> tuple[float, int]:
+        return await path(url)
+
+    return asyncio.run(run())
+
+
+def measure(*, tokens: int = 10_000, runs: int = 10, paced_gap: float = 0.002) -> dict[str, Any]:
+    """Medians of ``runs`` turns per path at full speed (the paths take turns, so drift hits
+    all alike); then one bare read and one widget turn from a server pacing its events
+    ``paced_gap`` apart, as a fast real model would (0 skips that)."""
+    answer = make_answer(tokens)
+    paths = PATHS
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    counts: dict[str, int] = {}
+    with LoopbackServer(tokens=tokens) as server:
+        for path in paths.values():  # a first turn of each warms imports and caches
+            _timed(path, server.base_url)
+        for _ in range(runs):
+            for name, path in paths.items():
+                CountingComm.messages = CountingComm.bytes = 0
+                elapsed, count = _timed(path, server.base_url)
+                times[name].append(elapsed)
+                counts[name] = count
+    n = tokens_of(answer)
+    bare = median(times["bare"])
+    paced: dict[str, Any] = {}
+    if paced_gap:
+        with LoopbackServer(tokens=tokens, gap=paced_gap) as server:
+            slow_bare = _timed(bare_read, server.base_url)[0]
+            slow_widget = _timed(through_widget, server.base_url)[0]
+        paced = {
+            "paced_gap_s": paced_gap,
+            "paced_bare_tokens_per_s": round(n / slow_bare),
+            "paced_widget_ratio": round(slow_bare / slow_widget, 3),
+        }
+    return {
+        "tokens": round(n),
+        "sse_events": counts["bare"],
+        "runs": runs,
+        "bare_tokens_per_s": round(n / bare),
+        "adapter_tokens_per_s": round(n / median(times["adapter"])),
+        "loop_tokens_per_s": round(n / median(times["loop"])),
+        "widget_tokens_per_s": round(n / median(times["widget"])),
+        "adapter_ratio": round(bare / median(times["adapter"]), 3),
+        "loop_ratio": round(bare / median(times["loop"]), 3),
+        "widget_ratio": round(bare / median(times["widget"]), 3),
+        "widget_comm_messages": counts["widget"],
+        "us_per_event": {
+            name: round(median(values) / max(counts["bare"], 1) * 1e6, 1)
+            for name, values in times.items()
+        },
+        **paced,
+    }
+
+
+def rows(figures: dict[str, Any]) -> list[Row]:
+    """Item 2 of the issue."""
+    out = [
+        Row(
+            section="2 stream",
+            metric=f"{figures['tokens']:,}-token answer: adapter→loop→widget vs bare SSE read",
+            value=(
+                f"{figures['widget_ratio']:.2f} ({figures['widget_tokens_per_s']:,} vs "
+                f"{figures['bare_tokens_per_s']:,} tok/s)"
+            ),
+            target=f"≥{TARGET_RATIO}",
+            met=at_least(figures["widget_ratio"], TARGET_RATIO),
+        ),
+        Row(
+            section="2 stream",
+            metric="… adapter→loop→runner; adapter alone",
+            value=f"{figures['loop_ratio']:.2f}; {figures['adapter_ratio']:.2f}",
+        ),
+        Row(
+            section="2 stream",
+            metric="µs per SSE event: bare / adapter / +loop / +widget",
+            value=" / ".join(f"{figures['us_per_event'][p]:.0f}" for p in PATHS),
+        ),
+    ]
+    if "paced_widget_ratio" in figures:
+        out.append(
+            Row(
+                section="2 stream",
+                metric=f"… from a server pacing {figures['paced_bare_tokens_per_s']:,} tok/s: "
+                "widget path vs bare",
+                value=f"{figures['paced_widget_ratio']:.2f}",
+            )
+        )
+    return out
+
+
+def profile(tokens: int, path: str) -> None:
+    """Print where the time of one turn on ``path`` goes (cProfile, by own time)."""
+    import cProfile
+    import pstats
+
+    with LoopbackServer(tokens=tokens) as server:
+        _timed(PATHS[path], server.base_url)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        _timed(PATHS[path], server.base_url)
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--paced-gap", type=float, default=0.002, help="0 skips the paced run")
+    parser.add_argument("--profile", choices=tuple(PATHS), help="profile one path")
     args = parser.parse_args()
-    answer = ("word " * int(args.tokens * 3.5 / 5))[: int(args.tokens * 3.5)]
-    bare, loop = [], []
-    with FakeLLM([Rule(text=answer, chunk_size=CHUNK)]) as llm:
-        for _ in range(args.runs):
-            bare.append(asyncio.run(bare_read(llm.base_url))[0])
-            loop.append(asyncio.run(through_loop(llm.base_url))[0])
-    tokens = len(answer) / 3.5
-    result = {
-        "tokens": round(tokens),
-        "bare_tokens_per_s": round(tokens / statistics.median(bare)),
-        "loop_tokens_per_s": round(tokens / statistics.median(loop)),
-        "ratio": round(statistics.median(bare) / statistics.median(loop), 3),
-    }
-    print(json.dumps(result, indent=1))
+    if args.profile:
+        profile(args.tokens, args.profile)
+        return
+    figures = measure(tokens=args.tokens, runs=args.runs, paced_gap=args.paced_gap)
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
