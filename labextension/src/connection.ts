@@ -110,7 +110,7 @@ export class Connection implements IDisposable {
     }
     if (this._kernel !== kernel) {
       this.conversation.clear();
-      this._kernel = kernel;
+      this._watch(kernel);
     }
     this._opening = true;
     this._setState('connecting');
@@ -184,6 +184,7 @@ export class Connection implements IDisposable {
     this._context.kernelChanged.disconnect(this._onKernelChanged);
     this._context.statusChanged.disconnect(this._onKernelStatus);
     this._closeComm();
+    this._watch(null);
     this._failWaiters('the sidebar stopped following this notebook');
     Signal.clearData(this);
   }
@@ -287,8 +288,31 @@ export class Connection implements IDisposable {
   private readonly _onKernelChanged = (): void => {
     this._closeComm();
     this.conversation.clear();
-    this._kernel = null;
+    this._watch(null);
     void this.connect();
+  };
+
+  /** Follow `kernel`'s iopub (and stop following the previous kernel's). */
+  private _watch(kernel: Kernel.IKernelConnection | null): void {
+    this._kernel?.iopubMessage.disconnect(this._onIopub);
+    this._kernel = kernel;
+    kernel?.iopubMessage.connect(this._onIopub);
+  }
+
+  // Code that ran from any frontend (this notebook, a console, another tab) may have loaded
+  // the extension: try again when such an execution ends.
+  private readonly _onIopub = (
+    _kernel: Kernel.IKernelConnection,
+    msg: KernelMessage.IIOPubMessage
+  ): void => {
+    if (
+      this._state !== 'connected' &&
+      msg.header.msg_type === 'status' &&
+      (msg.content as { execution_state?: string }).execution_state === 'idle' &&
+      msg.parent_header.msg_type === 'execute_request'
+    ) {
+      void this.connect();
+    }
   };
 
   private readonly _onKernelStatus = (_context: ISessionContext, status: Kernel.Status): void => {

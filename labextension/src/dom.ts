@@ -6,14 +6,16 @@
 /** The class prefix of every element the sidebar makes. */
 export const PREFIX = 'jp-ColletSidebar';
 
-/** A `<tag class="jp-ColletSidebar-part">` holding `text` (as text). */
+/** A `<tag class="jp-ColletSidebar-part">` (no class for an empty part) holding `text`. */
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   part: string,
   text?: string
 ): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
-  node.className = part ? `${PREFIX}-${part}` : PREFIX;
+  if (part) {
+    node.className = `${PREFIX}-${part}`;
+  }
   if (text !== undefined) {
     node.textContent = text;
   }

@@ -33,15 +33,14 @@ const HINTS: Record<string, readonly (string | { code: string })[]> = {
   'not-loaded': [
     'No collet session in this kernel yet. Run ',
     { code: LOAD_CODE },
-    ' in a cell of this notebook (the panel connects as soon as the cell has run), or press ',
-    { code: 'Load collet_nb' },
-    '.'
+    ' in a cell of this notebook (the panel connects as soon as the cell has run), or ' +
+      'press the button below.'
   ]
 };
 
 function hintNodes(parts: readonly (string | { code: string })[]): Node[] {
   return parts.map(part =>
-    typeof part === 'string' ? document.createTextNode(part) : el('code', '', part.code)
+    typeof part === 'string' ? document.createTextNode(part) : el('code', 'code', part.code)
   );
 }
 
