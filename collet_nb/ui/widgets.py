@@ -38,6 +38,7 @@ from collet_nb.core.events import (
 from collet_nb.core.kinds import StreamingLevel
 from collet_nb.core.message import MessageState, UserMessage
 from collet_nb.errors import ColletError, ConfigError
+from collet_nb.ui.mainloop import on_main_thread
 from collet_nb.ui.render import (
     approval_html,
     badge_html,
@@ -331,9 +332,13 @@ class ApprovalRow(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
         self.outcome = widgets.HTML()
         self.notice = widgets.HTML()
-        self.allow_once.on_click(lambda _b: self._decide(allow=True, for_session=False))
-        self.allow_session.on_click(lambda _b: self._decide(allow=True, for_session=True))
-        self.deny.on_click(lambda _b: self._decide(allow=False, for_session=False))
+        self.allow_once.on_click(
+            on_main_thread(lambda _b: self._decide(allow=True, for_session=False))
+        )
+        self.allow_session.on_click(
+            on_main_thread(lambda _b: self._decide(allow=True, for_session=True))
+        )
+        self.deny.on_click(on_main_thread(lambda _b: self._decide(allow=False, for_session=False)))
         self.buttons = widgets.HBox([self.allow_once, self.allow_session, self.deny, self.reason])
         super().__init__([self.call, self.buttons, self.outcome, self.notice])
 
@@ -402,8 +407,8 @@ class PlanBox(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.reject = _button("Reject", style="danger", tooltip="Do not carry the plan out")
         self.outcome = widgets.HTML()
         self.notice = widgets.HTML()
-        self.approve.on_click(lambda _b: self._decide(approve=True))
-        self.reject.on_click(lambda _b: self._decide(approve=False))
+        self.approve.on_click(on_main_thread(lambda _b: self._decide(approve=True)))
+        self.reject.on_click(on_main_thread(lambda _b: self._decide(approve=False)))
         self.buttons = widgets.HBox([self.approve, self.reject, self.note])
         super().__init__([self.text, self.buttons, self.outcome, self.notice])
 
@@ -488,8 +493,10 @@ class MessageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
         self.retry_button = _button("Retry", style="warning", tooltip="Send this message again")
         self.retry_button.layout.display = "none"
-        self.cancel_button.on_click(lambda _b: run_action(self.notice, self._cancel))
-        self.retry_button.on_click(lambda _b: run_action(self.notice, self._retry))
+        self.cancel_button.on_click(
+            on_main_thread(lambda _b: run_action(self.notice, self._cancel))
+        )
+        self.retry_button.on_click(on_main_thread(lambda _b: run_action(self.notice, self._retry)))
         self.timeline = widgets.VBox()
         self._timeline = _Tree(self.timeline, widgets.Layout(margin="0"))
         self.error = widgets.HTML()
@@ -802,7 +809,9 @@ class SessionPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.style_html = widgets.HTML(style_tag(), layout=widgets.Layout(display="none"))
         self.status_line = widgets.HTML()
         self.cancel_button = _button("Cancel all", tooltip="Stop the turn and empty the queue")
-        self.cancel_button.on_click(lambda _b: run_action(self.notice, self._cancel))
+        self.cancel_button.on_click(
+            on_main_thread(lambda _b: run_action(self.notice, self._cancel))
+        )
         self.queue = widgets.VBox()
         self.approvals = widgets.VBox()
         self.followups = widgets.VBox()
@@ -850,7 +859,9 @@ class SessionPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             if row is None:
                 remove = _button("✕", tooltip=f"Remove {m['id']} from the queue")
                 remove.on_click(
-                    lambda _b, mid=m["id"]: run_action(self.notice, lambda: self._remove(mid))
+                    on_main_thread(
+                        lambda _b, mid=m["id"]: run_action(self.notice, lambda: self._remove(mid))
+                    )
                 )
                 row = widgets.HBox([remove, widgets.HTML(message_line_html(m["id"], m["text"]))])
             rows[m["id"]] = row
