@@ -6,7 +6,7 @@ Every kernel runs one warm-up cell, then one cell that times
 kernel; the client also times that cell from request to idle, and reads the kernel's VmRSS
 from /proc before and after. Kernels of the targets take turns; medians over ``--kernels``.
 
-    .venv/bin/python bench/load_ext.py [--kernels 5] [--no-peers] [--json PATH]
+    .venv/bin/python bench/load_ext.py [--kernels 7] [--no-peers] [--json PATH]
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "kernels": len(runs),
         "in_kernel_ms": round(median(r["in_kernel_s"] for r in runs) * 1e3, 1),
         "request_to_idle_ms": round(median(r["request_to_idle_s"] for r in runs) * 1e3, 1),
+        "in_kernel_ms_min": round(min(r["in_kernel_s"] for r in runs) * 1e3, 1),
         "in_kernel_ms_all": [round(r["in_kernel_s"] * 1e3, 1) for r in runs],
         "rss_before_mb": round(median(r["rss_before_mb"] for r in runs), 1),
         "rss_delta_mb": round(median(r["rss_delta_mb"] for r in runs), 1),
@@ -141,7 +142,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def measure(*, kernels: int = 5, peers: bool = True) -> dict[str, Any]:
+def measure(*, kernels: int = 7, peers: bool = True) -> dict[str, Any]:
     """Medians over ``kernels`` fresh kernels per target; peers skipped with a note."""
     targets = [Target(label="collet_nb", extension="collet_nb", python=Path(sys.executable))]
     figures: dict[str, Any] = {"peers": {}}
@@ -184,8 +185,9 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     out = [
         Row(
             section="1 load",
-            metric="%load_ext collet_nb (in kernel; request→idle)",
-            value=f"{mine['in_kernel_ms']:.0f} ms; {mine['request_to_idle_ms']:.0f} ms",
+            metric="%load_ext collet_nb, median (fastest) in kernel; request→idle",
+            value=f"{mine['in_kernel_ms']:.0f} ({mine['in_kernel_ms_min']:.0f}) ms; "
+            f"{mine['request_to_idle_ms']:.0f} ms",
             target=f"≤{TARGET_MS:.0f} ms",
             met=at_most(mine["in_kernel_ms"], TARGET_MS),
         )
@@ -225,7 +227,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernels", type=int, default=5)
+    parser.add_argument("--kernels", type=int, default=7)
     parser.add_argument("--no-peers", action="store_true", help="collet_nb only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

@@ -43,6 +43,8 @@ def describe() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "absent"
     return {
+        # Other work on the machine skews every figure: the 1-minute load average says how much.
+        "load_average": f"{os.getloadavg()[0]:.1f}",
         "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.processor() or "?",
         "cores": str(os.cpu_count()),
         "ram": ram,
@@ -57,5 +59,6 @@ def line(machine: dict[str, str]) -> str:
     packages = ", ".join(f"{name} {machine[name]}" for name in PACKAGES if name in machine)
     return (
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram']} RAM, "
-        f"{machine['os']}, Python {machine['python']}; {packages}"
+        f"{machine['os']}, Python {machine['python']}; {packages}; "
+        f"load average {machine['load_average']} when the run started"
     )

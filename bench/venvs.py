@@ -104,7 +104,11 @@ def ensure(peer: Peer, *, root: Path = VENVS, log: bool = True) -> Venv:
         except (subprocess.SubprocessError, OSError, ValueError):
             pass  # a broken venv (its interpreter moved, say): make it again
     if log:
-        print(f"installing {peer.label} into {folder} (cached for later runs) …", flush=True)
+        print(
+            f"installing {peer.label} into {folder} (cached for later runs) …",
+            file=sys.stderr,
+            flush=True,
+        )
     shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
     steps = (
