@@ -10,11 +10,13 @@ happened stays with the session even when the turn is cancelled.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from collet_nb.adapters.tools.output import truncate_middle
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolResult, ToolSpec, Usage
 from collet_nb.core.context import (
     ConversationContext,
@@ -50,6 +52,11 @@ from collet_nb.core.ports import (
     UsageChunk,
     Verdict,
 )
+from collet_nb.core.surrogates import well_formed
+
+# The longest tool result the model and the views get (the built-in and MCP tools cap theirs
+# lower; any other tool is cut here).
+MAX_RESULT_CHARS = 100_000
 
 
 class AllowAll:
@@ -99,6 +106,9 @@ class AgentLoop:
     partial_text: str = ""
     final_text: str = ""
     tool_ran: bool = False
+    # Masks secrets in tool results and answers before they enter the context (and so before
+    # the model, the journal and saved answers see them).
+    redact: Callable[[str], str] = str
     compacted: bool = False
 
     def _specs(self) -> tuple[ToolSpec, ...]:
@@ -145,7 +155,8 @@ class AgentLoop:
             calls: list[ToolCall] = []
             async for event in self._stream_reply(specs, calls):
                 yield event
-            reply, self.partial_text = self.partial_text, ""
+            # Masked like the view showed it, so the context holds what the user saw.
+            reply, self.partial_text = self.redact(self.partial_text), ""
             self.context.append(
                 ChatMessage(role="assistant", content=reply, tool_calls=tuple(calls))
             )
@@ -214,6 +225,10 @@ class AgentLoop:
         started = time.monotonic()
         result = await self._execute(call, spec, by_name)
         elapsed = time.monotonic() - started
+        # Masked before cut, so a cut cannot leave half a secret; the cut is a backstop for
+        # tools that do not cap their output (a 50 MB result would wreck the context).
+        content = truncate_middle(self.redact(well_formed(result.content)), MAX_RESULT_CHARS)
+        result = dataclasses.replace(result, content=content)
         self.context.append(
             ChatMessage(
                 role="tool",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -40,6 +41,7 @@ from collet_nb.core.kinds import AgentKind
 from collet_nb.core.message import MessageState, UserMessage
 from collet_nb.core.plan import PendingPlan, PlanState
 from collet_nb.core.ports import Approver, Clock, Decision, Journal, Provider, ToolPort
+from collet_nb.core.redact import EventScrubber, Redactor
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.core.settings import Settings
 from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout
@@ -145,9 +147,18 @@ class SessionRunner:
         self._turn_task: asyncio.Task[None] | None = None
         self._guard: Guard | None = None
         self._wake = asyncio.Event()
+        self.scrubber = EventScrubber(self._secrets())
         session.context.on_change = lambda op: self.record({"kind": "context", **op})
 
     # ── subscribers and records ──
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks the API key and secret-looking environment values in what leaves the session."""
+        return self.scrubber.redactor
+
+    def _secrets(self) -> Redactor:
+        return Redactor.build(keys=[self.settings.api_key], env=os.environ)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every event from now on; returns the unsubscribe function."""
@@ -157,14 +168,20 @@ class SessionRunner:
     def record(self, record: dict[str, Any], *, durable: bool = False) -> None:
         """Append one record to the journal, stamped with the wall time."""
         try:
-            self.journal.append({**record, "at": self.clock.wall()}, durable=durable)
+            self.journal.append(
+                self.redactor.data({**record, "at": self.clock.wall()}), durable=durable
+            )
         except OSError as exc:
             # A full disk must not wedge the queue: the turn goes on, status() reports it.
             self.journal_error = f"journal write failed: {exc}"
             log.warning("collet: %s", self.journal_error)
 
     def emit(self, event: Event) -> None:
-        """Journal (when it matters) and publish one event to every subscriber."""
+        """Journal (when it matters) and publish one event to every subscriber, redacted."""
+        for clean in self.scrubber.scrub(event):
+            self._publish(clean)
+
+    def _publish(self, event: Event) -> None:
         running = self.session.messages.running()
         if (
             self.session.suppressed
@@ -182,6 +199,7 @@ class SessionRunner:
         self._wake.set()
 
     def _move(self, message_id: str, state: MessageState, error: str | None = None) -> None:
+        error = self.redactor.text(error) if error else error
         msg = self.session.messages.move(message_id, state, error=error)
         self.record({"kind": "state", "id": msg.id, "state": state.value, "error": error})
         self.emit(MessageStateChanged(message_id=msg.id, state=state.value, error=error))
@@ -413,6 +431,7 @@ class SessionRunner:
     # ── the drain ──
 
     def _kick(self) -> None:
+        self.scrubber.redactor = self._secrets()  # the environment may have changed since
         if self._drain_task is None or self._drain_task.done():
             self._drain_task = asyncio.get_running_loop().create_task(self._drain())
             self._drain_task.add_done_callback(self._drained)
@@ -481,6 +500,7 @@ class SessionRunner:
             tokens=self.tokens,
             tool_filter=_TOOL_FILTERS.get(agent),
             plan_mode=agent is AgentKind.ARCHITECT,
+            redact=self.redactor.text,
         )
         checkpoint = len(session.context.messages)
         # The task timeout cancels this very task (no inner task, so an outcome and a
@@ -664,7 +684,7 @@ class SessionRunner:
         """The ``collet_nb.status()`` dict of DESIGN.md for this session."""
         s, st = self.session, self.settings
         pending = getattr(self.approver, "pending_tools", None)
-        return {
+        status = {
             "session_id": s.session_id,
             "project_dir": s.project_dir,
             "state": s.state.value,
@@ -685,3 +705,4 @@ class SessionRunner:
             "tokens": {"prompt": self.tokens.prompt, "completion": self.tokens.completion},
             "context": {"used": s.context.used(), "budget": s.context.budget},
         }
+        return self.redactor.data(status)
