@@ -55,10 +55,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}; fix or remove it", key=str(path)
         ) from None
+    except OSError as exc:  # a directory, no permission
+        raise ConfigError(f"cannot read {path}: {exc}; fix or remove it", key=str(path)) from None
     # Both a flat file and a [collet] table are accepted.
     table = data.get("collet", data)
     if not isinstance(table, dict):

@@ -35,7 +35,8 @@ class JsonlJournal:
         """
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
+            # A lone surrogate becomes its JSON escape (\udXXX), which reads back the same.
+            self._fh = self.path.open("a", encoding="utf-8", errors="backslashreplace")
         self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._fh.flush()
         if durable:

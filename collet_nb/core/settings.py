@@ -8,6 +8,7 @@ record, its defaults and validation.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +63,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1", key=name)
         for name in ("tool_timeout", "task_timeout", "request_timeout"):
-            if getattr(self, name) <= 0:
+            if not getattr(self, name) > 0:  # NaN fails this too
                 raise ConfigError(f"{name} must be a positive number of seconds", key=name)
         if self.circuit_breaker < 0:
             raise ConfigError("circuit_breaker must be 0 (off) or more", key="circuit_breaker")
@@ -117,8 +118,13 @@ def coerce(name: str, value: Any, *, source: str) -> Any:
     try:
         if isinstance(value, bool):
             raise ValueError
-        return kind(value)
-    except (TypeError, ValueError):
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError  # 2.5 iterations is a typo, not 2
+        number = kind(value)
+        if math.isnan(number):  # no limit or timeout can be NaN
+            raise ValueError
+        return number
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(
             f"{name} in {source} must be {'an integer' if kind is int else 'a number'}, "
             f"not {value!r}",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from collet_nb.core.surrogates import check_well_formed
+
 PROTOCOL_VERSION = 1
 COMM_TARGET = "collet"
 
@@ -73,6 +75,7 @@ def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest:
 
     Raises:
         ProtocolError: saying what is wrong, for the error reply.
+        ConfigError: for a text holding a lone surrogate.
     """
     if not isinstance(data, dict):
         raise ProtocolError("a message must be a JSON object")
@@ -87,6 +90,8 @@ def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest:
         raise ProtocolError(f"unknown message type {kind!r}; expected send, command or hello")
     if kind in ("send", "command") and not isinstance(data.get("text"), str):
         raise ProtocolError(f"a {kind} message needs a text string")
+    if kind in ("send", "command"):
+        check_well_formed(data["text"], what=f"the {kind} text")
     for key in ("request_id", "agent", "model"):
         if key in data and not isinstance(data[key], str):
             raise ProtocolError(f"{key} must be a string")
