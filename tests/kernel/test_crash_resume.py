@@ -6,6 +6,7 @@ import signal
 
 import pytest
 
+from collet_nb.adapters.journal import read_records
 from tests.support.kernel import KernelHarness
 
 pytestmark = pytest.mark.kernel
@@ -28,9 +29,13 @@ def test_after_a_kill_mid_turn_the_next_load_offers_resume_and_nothing_is_lost(t
             lambda: first.eval("collet_nb.status()['messages'][0]['state']") == "running"
         )
         session_id = first.eval("collet_nb.status()['session_id']")
+        accepted = first.eval("[m['id'] for m in collet_nb.status()['messages']]")
         os.kill(first.pid, signal.SIGKILL)
     finally:
         first.shutdown()
+    # Every message the killed kernel had accepted is in its journal, in order.
+    records = read_records(tmp_path / "home" / "sessions" / f"{session_id}.jsonl")
+    assert [r["id"] for r in records if r["kind"] == "accepted"] == accepted == ["m1", "m2"]
 
     second = KernelHarness(cwd=tmp_path, env={**env, "COLLET_DEMO_PACE": "0"})
     try:
