@@ -43,7 +43,9 @@ def test_running_a_notebook_again_pays_nothing_and_shows_the_same_answers(tmp_pa
         Rule(
             contains="make notes",
             text="I'll write them down.",
-            tool_calls=[FakeToolCall(name="file_write", arguments={"path": "n.md", "content": "x"})],
+            tool_calls=[
+                FakeToolCall(name="file_write", arguments={"path": "n.md", "content": "x"})
+            ],
         ),
         Rule(contains="summarise", text="One note: x."),
     ]
