@@ -24,6 +24,7 @@ from collet_nb.core.events import (
 from collet_nb.core.kinds import ChannelId
 from collet_nb.errors import ColletError
 from collet_nb.runtime.runner import SessionRunner
+from collet_nb.ui.mainloop import on_main_thread
 from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION, ProtocolError, check_request
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ class Bridge:
         self.comm = comm
         self._unsubscribe: Any = None
         self.attach(extension.runner())
-        comm.on_msg(self.on_msg)
-        comm.on_close(lambda _msg: self.detach())
 
     def attach(self, runner: SessionRunner) -> None:
         """Follow ``runner`` (the notebook's current session) and send its status."""
@@ -60,6 +59,12 @@ class Bridge:
         self.runner = runner
         self._unsubscribe = runner.subscribe(self.on_event)
         self.send_status()
+
+    def close(self) -> None:
+        """The sidebar closed its comm: stop following, and forget this bridge."""
+        self.detach()
+        if self in _BRIDGES:
+            _BRIDGES.remove(self)
 
     def detach(self) -> None:
         """Stop following events."""
@@ -81,6 +86,8 @@ class Bridge:
         """Handle one sidebar request; every outcome gets a reply."""
         data = msg.get("content", {}).get("data")
         request_id = data.get("request_id") if isinstance(data, dict) else None
+        if not isinstance(request_id, str):
+            request_id = None  # a malformed id is not echoed (replies carry str | None)
         try:
             request = check_request(data)
             text = self._handle(request)
@@ -106,6 +113,7 @@ class Bridge:
         return outcome.text
 
     def _reply(self, request_id: str | None, *, ok: bool, text: str) -> None:
+        text = self.extension.redactor().text(text)  # errors may quote what was configured
         self._send({"type": "reply", "request_id": request_id, "ok": ok, "text": text})
 
     def _send(self, payload: dict[str, Any]) -> None:
@@ -125,7 +133,26 @@ def register_comm_target(extension: ColletExtension) -> None:
     from comm import get_comm_manager
 
     def on_open(comm: Any, _msg: dict[str, Any]) -> None:
-        _BRIDGES.append(Bridge(extension, comm))
+        # Maybe on a subshell thread: the handlers are registered here and now (a request
+        # right behind the open must not find the comm deaf), while the bridge is built on
+        # the main loop, queued before any request it will handle.
+        made: list[Bridge] = []
+
+        def make() -> None:
+            made.append(Bridge(extension, comm))
+            _BRIDGES.append(made[0])
+
+        def handle(msg: dict[str, Any]) -> None:
+            if made:
+                made[0].on_msg(msg)
+
+        def closed(_msg: dict[str, Any]) -> None:
+            if made:
+                made[0].close()
+
+        on_main_thread(make)()
+        comm.on_msg(on_main_thread(handle))
+        comm.on_close(on_main_thread(closed))
 
     def follow(channel: ChannelId, runner: SessionRunner) -> None:
         if channel == extension.channel:

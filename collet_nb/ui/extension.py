@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from collet_nb.adapters.config import load_settings
+from collet_nb.adapters.log_redaction import SecretLogFilter, install_log_redaction
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.watchdog import Watchdog
 from collet_nb.core.kinds import ChannelId
+from collet_nb.core.redact import Redactor
 from collet_nb.core.settings import Settings
 from collet_nb.runtime.commands import CommandRunner
 from collet_nb.runtime.hub import SessionHub
 from collet_nb.runtime.runner import SessionRunner
 from collet_nb.ui.lifecycle import KernelHooks
+from collet_nb.ui.mainloop import set_main_loop
 from collet_nb.ui.notebook_tools import NotebookTools
 from collet_nb.ui.traits import traitlet_overrides
 
@@ -61,10 +64,16 @@ class ColletExtension:
         self.hub.on_runner(self.notebook_tools.attach)
         self.hooks: KernelHooks | None = None
         self.last_interrupt = 0.0
+        self._undo_log_redaction: Any = None
 
     def settings(self, project_dir: Path) -> Settings:
         """The effective settings for ``project_dir`` (files < traitlets < environment)."""
         return load_settings(project_dir=project_dir, overrides=self.overrides)
+
+    def redactor(self) -> Redactor:
+        """Masks the API keys of every open session and the environment's secret values."""
+        keys = [runner.settings.api_key for runner in self.hub.runners.values()]
+        return Redactor.build(keys=keys, env=os.environ)
 
     def runner(self) -> SessionRunner:
         """This notebook's session runner (opened on first use)."""
@@ -76,6 +85,7 @@ class ColletExtension:
         # Python's last-resort handler); the events and status() carry what users need.
         for name in ("collet_nb", "stamina", "httpx2"):
             logging.getLogger(name).addHandler(logging.NullHandler())
+        self._undo_log_redaction = install_log_redaction(SecretLogFilter(self.redactor))
         from collet_nb.ui.magic import ColletMagics
 
         self.shell.register_magics(ColletMagics(self.shell, extension=self))
@@ -85,6 +95,7 @@ class ColletExtension:
             loop = asyncio.get_event_loop_policy().get_event_loop()
         except RuntimeError:
             loop = asyncio.new_event_loop()
+        set_main_loop(loop)  # clicks and sidebar requests from subshell threads run here
         self.hooks = KernelHooks(
             kernel=kernel,
             loop=loop,
@@ -107,6 +118,9 @@ class ColletExtension:
 
         unregister_comm_target(self)
         self.notebook_tools.uninstall()
+        if self._undo_log_redaction is not None:
+            self._undo_log_redaction()
+            self._undo_log_redaction = None
         if self.hooks is not None:
             self._close_now()
             self.hooks.uninstall()

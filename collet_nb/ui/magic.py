@@ -5,7 +5,6 @@ A ColletError is shown as its message alone (one line); anything else keeps its 
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -15,8 +14,11 @@ from IPython.display import display
 
 from collet_nb.core.commands import CellFlags, Command, parse_cell_flags, parse_command
 from collet_nb.core.session import SessionState
+from collet_nb.core.surrogates import check_well_formed
 from collet_nb.errors import ColletError, ConfigError
+from collet_nb.runtime.nested import run_nested
 from collet_nb.runtime.runner import SessionRunner
+from collet_nb.ui.finishes import Finishes
 from collet_nb.ui.mentions import expand_mentions, session_workspace
 
 if TYPE_CHECKING:
@@ -39,14 +41,16 @@ class ColletMagics(Magics):
     def __init__(self, shell: Any, *, extension: ColletExtension) -> None:
         super().__init__(shell)
         self.extension = extension
+        self.finishes = Finishes()
 
     @line_cell_magic
     def collet(self, line: str, cell: str | None = None) -> None:
         """Send a message to this notebook's agent session, or run a slash command."""
         try:
+            check_well_formed(line + (cell or ""), what="this %collet input")
             self._dispatch(line, cell)
         except ColletError as exc:
-            print(f"collet: {exc}", file=sys.stderr)
+            print(f"collet: {self.extension.redactor().text(str(exc))}", file=sys.stderr)
 
     def _dispatch(self, line: str, cell: str | None) -> None:
         if cell is None:
@@ -66,6 +70,7 @@ class ColletMagics(Magics):
     def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> None:
         """Send ``text``; a ``%%collet`` cell (``cell``) replays its saved answer when run again."""
         runner = self.extension.runner()
+        self.finishes.follow(runner)
         text = expand_mentions(
             text,
             notebook=self.extension.notebook_tools,
@@ -83,6 +88,7 @@ class ColletMagics(Magics):
 
     def _command(self, command: Command) -> None:
         runner = self.extension.runner()
+        self.finishes.follow(runner)
         if command.name == "wait":
             self._wait(runner, _seconds(command))
             return
@@ -94,20 +100,27 @@ class ColletMagics(Magics):
                 print(f"collet: {notice}")
             display(SessionPanel(runner))
             return
+        if command.name == "save-plan" and command.text == "--cell":
+            self._plan_cell(runner)
+            return
         outcome = self.extension.commands.run(command)
-        print(outcome.text)
+        print(self.extension.redactor().text(outcome.text))
         if outcome.message is not None:
             self._show(self.extension.runner(), outcome.message.id)
 
+    def _plan_cell(self, runner: SessionRunner) -> None:
+        """``/save-plan --cell``: the pending plan as a new cell below this one (a ``%%markdown``
+        cell, since a kernel can only propose code cells: running it shows the plan)."""
+        plan = runner.session.pending_plan
+        if plan is None:
+            raise ConfigError("no plan to save; send a message with `--agent architect` first")
+        self.extension.shell.set_next_input("%%markdown\n" + plan.plan, replace=False)
+        print("the plan is in a new cell below (run it to show it as Markdown)")
+
     def _wait(self, runner: SessionRunner, seconds: float | None) -> None:
         """Block this cell until the session is idle or needs a decision (or ``seconds``)."""
-        import nest_asyncio
-
-        loop = asyncio.get_event_loop()
-        nest_asyncio.apply(loop)  # only now, never at load (DESIGN.md)
-        before = {m.id: m.state for m in runner.session.messages}
         try:
-            state = loop.run_until_complete(runner.wait_idle(seconds))
+            state = run_nested(runner.wait_idle(seconds))
         except TimeoutError:
             print(f"still {runner.session.state.value} after {seconds:g} s")
             return
@@ -123,9 +136,9 @@ class ColletMagics(Magics):
                 )
             self.extension.last_interrupt = now
             return
-        for m in runner.session.messages:
-            if m.state.terminal and before.get(m.id) is not m.state:
-                print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
+        for message_id in self.finishes.take(runner):
+            m = runner.session.messages.get(message_id)
+            print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
         print(_state_line(runner, state))
 
 
@@ -136,8 +149,8 @@ def _seconds(command: Command) -> float | None:
         value = float(command.args[0])
     except ValueError:
         raise ConfigError(f"/wait takes a number of seconds, not {command.args[0]!r}") from None
-    if value <= 0:
-        raise ConfigError("/wait takes a positive number of seconds")
+    if not 0 < value < float("inf"):  # NaN too: a NaN timer would corrupt the loop's timers
+        raise ConfigError("/wait takes a positive number of seconds (none: until idle)")
     return value
 
 

@@ -85,6 +85,10 @@ def test_allow_clicked_over_a_subshell_runs_the_tool_without_another_cell(kernel
 def test_a_sidebar_send_over_a_subshell_is_answered_without_another_cell(kernel):
     sid = subshell(kernel)
     comm_id = "sidebar-test"
+    # The main thread is busy in a cell while the sidebar opens and sends at once: the
+    # request must wait for the bridge, not be lost.
+    kernel.kc.execute("import time; time.sleep(1.5)")
+    time.sleep(0.3)
     send_on(
         kernel,
         sid,
