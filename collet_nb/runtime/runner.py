@@ -234,18 +234,20 @@ class SessionRunner:
         key = self._cell_key(text, agent, model) if cell and self.answers is not None else None
         saved = self.answers.get(key) if key is not None and not rerun and self.answers else None
         self.journal.append(
-            {
-                "kind": "accepted",
-                "id": f"m{seq}",
-                "seq": seq,
-                "text": text,
-                "agent": agent,
-                "model": model,
-                "retry_of": retry_of,
-                "cell_key": key,
-                "replay_of": f"{saved.session_id}/{saved.message_id}" if saved else None,
-                "at": self.clock.wall(),
-            },
+            self.redactor.data(
+                {
+                    "kind": "accepted",
+                    "id": f"m{seq}",
+                    "seq": seq,
+                    "text": text,
+                    "agent": agent,
+                    "model": model,
+                    "retry_of": retry_of,
+                    "cell_key": key,
+                    "replay_of": f"{saved.session_id}/{saved.message_id}" if saved else None,
+                    "at": self.clock.wall(),
+                }
+            ),
             durable=True,
         )
         msg = self.session.enqueue(
@@ -542,15 +544,7 @@ class SessionRunner:
                 self._finished(msg.id, StopReason.CANCELLED, loop)
             else:
                 if agent is AgentKind.ARCHITECT:
-                    session.pending_plan = PendingPlan(
-                        plan=loop.final_text,
-                        arch_context=tuple(session.context.messages),
-                        user_msg=msg.text,
-                        system_prompt=session.context.system_prompt,
-                        message_id=msg.id,
-                    )
-                    session.last_notified_at = self.clock.monotonic()
-                    session.move(SessionState.AWAITING_PLAN)
+                    self._hold_plan(msg, loop.final_text)
                 self._save_answer(msg, checkpoint, loop)
                 self._move(msg.id, MessageState.ANSWERED)
         finally:
@@ -572,6 +566,19 @@ class SessionRunner:
             self.answers.put(msg.cell_key, answer)
         except OSError as exc:  # the answer stands; only the re-run will ask again
             log.warning("collet: could not save the answer of %s: %s", msg.id, exc)
+
+    def _hold_plan(self, msg: UserMessage, plan: str) -> None:
+        """The architect's answer becomes the pending plan: the queue holds until a decision."""
+        session = self.session
+        session.pending_plan = PendingPlan(
+            plan=plan,
+            arch_context=tuple(session.context.messages),
+            user_msg=msg.text,
+            system_prompt=session.context.system_prompt,
+            message_id=msg.id,
+        )
+        session.last_notified_at = self.clock.monotonic()
+        session.move(SessionState.AWAITING_PLAN)
 
     def _replay(self, msg: UserMessage, saved: SavedAnswer) -> None:
         """Show a cell's saved answer again, and put it in the context: no model, no tools."""
@@ -609,7 +616,15 @@ class SessionRunner:
                             is_error=result.is_error,
                         )
                     )
-        self.emit(TurnFinished(message_id=mid, stop_reason=StopReason.ANSWERED.value))
+        stop = StopReason.ANSWERED
+        agent = msg.agent or self.session.agent_override
+        answers = [m.content for m in saved.messages if m.role == "assistant" and m.content]
+        if agent == AgentKind.ARCHITECT.value and answers:
+            # A replayed plan waits for its decision again, as it did the first time.
+            stop = StopReason.PLAN_READY
+            self.emit(PlanReady(message_id=mid, plan=answers[-1]))
+            self._hold_plan(msg, answers[-1])
+        self.emit(TurnFinished(message_id=mid, stop_reason=stop.value))
         self._move(mid, MessageState.ANSWERED)
 
     async def _prepare_tools(self, msg: UserMessage, agent: AgentKind) -> None:

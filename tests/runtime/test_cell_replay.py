@@ -95,3 +95,35 @@ def test_a_failed_or_plain_message_is_never_replayed(tmp_path):
 
     asyncio.run(plain())
     assert len(model.requests) == 2
+
+
+def test_a_replayed_architect_cell_waits_for_its_plan_decision_again(tmp_path):
+    def plan_or_do(request):
+        if "approved" in last_user(request):
+            return text("carried out")
+        return text("1. read\n2. write")
+
+    results = []
+    for _ in range(2):
+        model = FunctionModel(plan_or_do)
+        hub = make_hub(tmp_path)
+        hub.provider_factory = lambda _s, model=model: model
+
+        async def main(hub=hub):
+            runner = hub.runner(NB)
+            runner.send("plan the change", agent="architect", cell=True)
+            state = await runner.wait_idle(10)
+            plan = runner.status()["pending_plan"]
+            runner.approve_plan()
+            await runner.wait_idle(10)
+            states = [m["state"] for m in runner.status()["messages"]]
+            await hub.aclose()
+            return state.value, plan, states
+
+        results.append((*asyncio.run(main()), len(model.requests)))
+
+    (first_state, first_plan, _, first_requests), (state, plan, states, requests) = results
+    assert (first_state, first_plan, first_requests) == ("awaiting_plan", "1. read\n2. write", 2)
+    assert (state, plan) == ("awaiting_plan", "1. read\n2. write")
+    assert states == ["answered", "answered"]
+    assert requests == 1  # the plan was replayed; carrying it out is a new (plain) message
