@@ -143,7 +143,7 @@ class GuardStop(ColletError):
     """The guard stopped a turn.
 
     Attributes:
-        limit: ``max_iterations`` or ``circuit_breaker``.
+        limit: ``max_iterations``, ``circuit_breaker`` or ``token_budget`` (a policy's).
     """
 
     def __init__(self, message: str, *, limit: str) -> None:

@@ -19,6 +19,7 @@ class StopReason(StrEnum):
     PLAN_READY = "plan_ready"
     MAX_ITERATIONS = "max_iterations"
     CIRCUIT_BREAKER = "circuit_breaker"
+    TOKEN_BUDGET = "token_budget"
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
     ERROR = "error"

@@ -72,6 +72,11 @@ class ApprovalGate:
             )
         ):
             return Verdict(allowed=True)
+        return await self.ask(message_id, call)
+
+    async def ask(self, message_id: str, call: ToolCall) -> Verdict:
+        """Wait for the user's decision on ``call``, whatever the mode (the token budget asks
+        this way too)."""
         key = (self.session.session_id, call.id)
         future: asyncio.Future[tuple[Decision, str, str]] = (
             asyncio.get_running_loop().create_future()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,8 @@ class AgentLoop:
     # the model, the journal and saved answers see them).
     redact: Callable[[str], str] = str
     compacted: bool = False
+    # Awaited before each model request (the token budget of a policy may pause there).
+    before_request: Callable[[], Awaitable[None]] | None = None
 
     def _specs(self) -> tuple[ToolSpec, ...]:
         specs = tuple(self.tools.specs())
@@ -149,6 +151,8 @@ class AgentLoop:
                         tokens_after=done.tokens_after,
                         messages_removed=done.messages_removed,
                     )
+            if self.before_request is not None:
+                await self.before_request()
             yield PhaseChanged(message_id=mid, phase=Phase.THINKING.value)
             yield self._status()
             specs = self._specs()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key
-from collet_nb.core.chat import ChatMessage
+from collet_nb.core.chat import ChatMessage, ToolCall
 from collet_nb.core.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -54,6 +55,8 @@ log = logging.getLogger("collet_nb")
 Listener = Callable[[Event], None]
 
 CANCELLED_BY_USER = "cancelled by the user"
+# The pseudo tool call a policy's token budget asks through (Allow / Deny, like a tool).
+BUDGET_TOOL = "token_budget"
 # Seconds between reminders that a plan waits (the seed's pending-plan notify cooldown).
 PLAN_NOTIFY_COOLDOWN = 60.0
 
@@ -89,11 +92,10 @@ _TOOL_FILTERS = {
 
 def _stop_reason(exc: BaseException) -> StopReason:
     if isinstance(exc, GuardStop):
-        return (
-            StopReason.MAX_ITERATIONS
-            if exc.limit == "max_iterations"
-            else StopReason.CIRCUIT_BREAKER
-        )
+        return {
+            "max_iterations": StopReason.MAX_ITERATIONS,
+            "token_budget": StopReason.TOKEN_BUDGET,
+        }.get(exc.limit, StopReason.CIRCUIT_BREAKER)
     if isinstance(exc, TurnTimeout):
         return StopReason.TIMEOUT
     return StopReason.ERROR
@@ -139,6 +141,7 @@ class SessionRunner:
         self.approver: Approver = approver if approver is not None else self.gate
         self.answers = answers
         self._replays: dict[str, SavedAnswer] = {}
+        self._budget_asks = 0
         self.tokens = TokenCounter()
         self.iterations = 0
         self.journal_error: str | None = None
@@ -502,6 +505,7 @@ class SessionRunner:
             tokens=self.tokens,
             tool_filter=_TOOL_FILTERS.get(agent),
             plan_mode=agent is AgentKind.ARCHITECT,
+            before_request=lambda: self._within_budget(msg.id),
             redact=self.redactor.text,
         )
         checkpoint = len(session.context.messages)
@@ -566,6 +570,34 @@ class SessionRunner:
             self.answers.put(msg.cell_key, answer)
         except OSError as exc:  # the answer stands; only the re-run will ask again
             log.warning("collet: could not save the answer of %s: %s", msg.id, exc)
+
+    async def _within_budget(self, message_id: str) -> None:
+        """Before a model request: past the policy's token budget, pause and ask the user.
+
+        Allow once lets this request go; allow for the session lifts the budget; deny stops
+        the turn (the message fails, kept for /retry).
+
+        Raises:
+            GuardStop: when the user does not allow going over.
+        """
+        budget = self.gate.policy.token_budget
+        used = self.tokens.prompt + self.tokens.completion
+        if budget is None or used < budget or BUDGET_TOOL in self.session.session_approvals:
+            return
+        self._budget_asks += 1
+        call = ToolCall(
+            id=f"token-budget-{self._budget_asks}",
+            name=BUDGET_TOOL,
+            arguments=json.dumps({"used": used, "budget": budget}),
+        )
+        verdict = await self.gate.ask(message_id, call)
+        if not verdict.allowed:
+            raise GuardStop(
+                f"the session used {used:,} tokens, past the budget of {budget:,} set by "
+                f"{self.gate.policy.source}; `/retry` and allow going over, or raise "
+                "token_budget",
+                limit="token_budget",
+            )
 
     def _hold_plan(self, msg: UserMessage, plan: str) -> None:
         """The architect's answer becomes the pending plan: the queue holds until a decision."""

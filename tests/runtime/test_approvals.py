@@ -262,3 +262,46 @@ def test_a_policys_deny_list_refuses_a_call_even_in_yolo_and_its_allow_list_neve
     denied = model.requests[-1].messages[-1]
     assert denied.is_error
     assert "the policy (class.toml) forbids echo" in denied.content
+
+
+def echo_three_times(request):
+    done = answered_tools(request)
+    if done < 2:
+        return [call("echo", {"text": str(done)}, call_id=f"c{done}"), *text()]
+    return text("done")
+
+
+@pytest.mark.parametrize("decision", ["allow", "allow session", "deny"])
+def test_past_the_policys_token_budget_the_agent_pauses_and_asks_even_in_yolo(decision):
+    from collet_nb.core.policy import Policy
+
+    model = FunctionModel(echo_three_times)  # each request reports 10 prompt tokens
+    runner = make_runner(model, approval="yolo")
+    runner.gate.policy = Policy(token_budget=15, source="class/policy.toml")
+
+    async def main():
+        runner.send("echo thrice")
+        state = await runner.wait_idle()
+        asked = runner.status()["pending_tools"]
+        requests_while_paused = len(model.requests)
+        if decision == "deny":
+            runner.deny()
+        else:
+            runner.allow(for_session=decision == "allow session")
+        final = await runner.wait_idle()
+        return state.value, asked, requests_while_paused, final.value
+
+    state, asked, paused_at, final = run(main())
+    assert state == "awaiting_approval"
+    assert paused_at == 2  # the third request waits: 20 tokens used ≥ 15
+    assert [p["name"] for p in asked] == ["token_budget"]
+    assert '"budget": 15' in asked[0]["arguments"]
+    message = runner.status()["messages"][0]
+    if decision == "deny":
+        assert message["state"] == "failed"
+        assert "budget of 15" in message["error"]
+        assert "class/policy.toml" in message["error"]
+        assert len(model.requests) == 2
+    else:
+        assert (final, message["state"]) == ("idle", "answered")
+        assert len(model.requests) == 3
