@@ -83,17 +83,18 @@ class CommandRunner:
     def __init__(self, hub: SessionHub, channel: ChannelId) -> None:
         self.hub = hub
         self.channel = channel
+        self.by = "command"
         self._table: dict[str, Callable[[SessionRunner, Command], Outcome]] = {
             "help": lambda r, c: Outcome(text=help_text()),
             "status": self._status,
             "cancel": self._cancel,
-            "approve": lambda r, c: self._sent(r.approve_plan(c.text), "plan approved"),
+            "approve": lambda r, c: self._sent(r.approve_plan(c.text, by=self.by), "plan approved"),
             "reject": self._reject,
             "allow": lambda r, c: Outcome(
-                text=f"allowed {r.allow(for_session=bool(c.args))}"
+                text=f"allowed {r.allow(for_session=bool(c.args), by=self.by)}"
                 + (" (and for the rest of the session)" if c.args else "")
             ),
-            "deny": lambda r, c: Outcome(text=f"denied {r.deny(reason=c.text)}"),
+            "deny": lambda r, c: Outcome(text=f"denied {r.deny(reason=c.text, by=self.by)}"),
             "queue": self._queue,
             "remove": self._remove,
             "retry": lambda r, c: self._sent(r.retry(), "retrying"),
@@ -116,12 +117,14 @@ class CommandRunner:
             "rewind": self._rewind,
         }
 
-    def run(self, command: Command) -> Outcome:
-        """Run ``command``.
+    def run(self, command: Command, *, by: str = "command") -> Outcome:
+        """Run ``command``; ``by`` says where it came from (``command``, ``sidebar``), for the
+        decisions it makes (the audit trail).
 
         Raises:
             ConfigError: when the command cannot be done now (says why and what to do).
         """
+        self.by = by
         handler = self._table.get(command.name)
         if handler is None:
             raise ConfigError(f"/{command.name} is not available in this kernel yet")
@@ -140,7 +143,7 @@ class CommandRunner:
         return Outcome(text=f"cancelled {', '.join(ids)}" if ids else "nothing to cancel")
 
     def _reject(self, runner: SessionRunner, command: Command) -> Outcome:
-        runner.reject_plan(command.text)
+        runner.reject_plan(command.text, by=self.by)
         return Outcome(text="plan rejected")
 
     def _queue(self, runner: SessionRunner, command: Command) -> Outcome:

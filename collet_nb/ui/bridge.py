@@ -109,7 +109,7 @@ class Bridge:
                 request["text"], agent=request.get("agent"), model=request.get("model")
             )
             return f"sent as {msg.id}"
-        outcome = self.extension.commands.run(parse_command(request["text"]))
+        outcome = self.extension.commands.run(parse_command(request["text"]), by="sidebar")
         return outcome.text
 
     def _reply(self, request_id: str | None, *, ok: bool, text: str) -> None:

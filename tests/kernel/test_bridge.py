@@ -95,6 +95,20 @@ def test_commands_from_the_sidebar_use_the_same_calls_as_the_buttons(kernel):
     assert "no plan is waiting" in reply["text"]
 
 
+def test_a_tool_allowed_from_the_sidebar_is_recorded_as_decided_by_the_sidebar(kernel):
+    sidebar = Sidebar(kernel)
+    reply, _ = kernel.execute("%%collet\nwrite a hello world script")
+    assert reply["status"] == "ok"
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
+    sidebar.request({"protocol_version": 1, "type": "command", "text": "/allow", "request_id": "a"})
+    assert sidebar.wait(lambda d: d.get("request_id") == "a")["ok"] is True
+    resolved = sidebar.wait(
+        lambda d: d.get("type") == "event" and d["event"]["type"] == "approval_resolved"
+    )
+    assert resolved["event"]["by"] == "sidebar"
+    assert resolved["event"]["name"] == "file_write"
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
