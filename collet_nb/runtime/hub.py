@@ -17,7 +17,7 @@ from typing import Any
 
 from collet_nb.adapters.answers import AnswerCache
 from collet_nb.adapters.config import load_policy
-from collet_nb.adapters.journal import JsonlJournal, journal_path, read_header, read_records
+from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.skills import SkillTools, discover_skills
@@ -36,6 +36,7 @@ from collet_nb.core.settings import Settings
 from collet_nb.errors import ConfigError
 from collet_nb.runtime.clock import SystemClock
 from collet_nb.runtime.factory import make_provider, new_session_id
+from collet_nb.runtime.resume import interrupted_notice
 from collet_nb.runtime.runner import SessionRunner
 
 log = logging.getLogger("collet_nb")
@@ -165,32 +166,11 @@ class SessionHub:
         return sorted(found, key=lambda s: s.modified, reverse=True)
 
     def interrupted_notice(self, channel: ChannelId) -> str | None:
-        """What to tell the user when this notebook's last session ended mid-turn, else None.
-
-        Looks at the newest journaled session of ``channel`` that is not live now (reading
-        only the headers of the others, so loading stays fast with many journals); once it is
-        resumed, its interrupted messages are journaled as failed and the notice goes away.
-        """
+        """What to tell the user when this notebook's last session ended mid-turn, else None
+        (see :func:`collet_nb.runtime.resume.interrupted_notice`)."""
         live = self.current(channel)
-        folder = Path(self.settings_for(self.project_dir).home) / "sessions"
-        live_id = live.session.session_id if live is not None else None
-        mine = [
-            (path.stat().st_mtime, path)
-            for path in folder.glob("*.jsonl")
-            if path.stem != live_id and read_header(path).get("channel") == str(channel)
-        ]
-        if not mine:
-            return None
-        path = max(mine)[1]
-        interrupted = replay(read_records(path)).interrupted()
-        if not interrupted:
-            return None
-        sid = path.stem[:8]
-        return (
-            f"the last session of this notebook ({sid}) ended mid-turn: "
-            f"{len(interrupted)} message(s) did not finish. `%collet /resume {sid}` restores "
-            "it; then `%collet /retry` runs the interrupted message again"
-        )
+        home = Path(self.settings_for(self.project_dir).home)
+        return interrupted_notice(home, channel, live.session.session_id if live else None)
 
     # ── building runners ──
 

@@ -23,11 +23,11 @@ from collet_nb.core.events import (
 )
 from collet_nb.core.kinds import ChannelId
 from collet_nb.errors import ColletError
-from collet_nb.runtime.runner import SessionRunner
 from collet_nb.ui.mainloop import on_main_thread
 from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION, ProtocolError, check_request
 
 if TYPE_CHECKING:
+    from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.extension import ColletExtension
 
 log = logging.getLogger("collet_nb")
@@ -159,7 +159,7 @@ def register_comm_target(extension: ColletExtension) -> None:
             for bridge in _BRIDGES:
                 bridge.attach(runner)
 
-    extension.hub.on_runner(follow)
+    extension.on_runner(follow)
     _HANDLERS[COMM_TARGET] = on_open
     get_comm_manager().register_target(COMM_TARGET, on_open)
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collet_nb.adapters.config import load_settings
 from collet_nb.adapters.log_redaction import SecretLogFilter, install_log_redaction
@@ -17,13 +19,18 @@ from collet_nb.adapters.watchdog import Watchdog
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.redact import Redactor
 from collet_nb.core.settings import Settings
-from collet_nb.runtime.commands import CommandRunner
-from collet_nb.runtime.hub import SessionHub
-from collet_nb.runtime.runner import SessionRunner
+from collet_nb.runtime.resume import interrupted_notice
 from collet_nb.ui.lifecycle import KernelHooks
 from collet_nb.ui.mainloop import set_main_loop
-from collet_nb.ui.notebook_tools import NotebookTools
 from collet_nb.ui.traits import traitlet_overrides
+
+if TYPE_CHECKING:
+    from collet_nb.runtime.commands import CommandRunner
+    from collet_nb.runtime.hub import SessionHub
+    from collet_nb.runtime.runner import SessionRunner
+    from collet_nb.ui.notebook_tools import NotebookTools
+
+RunnerListener = Callable[[ChannelId, "SessionRunner"], None]
 
 # The loaded extension (at most one per process: one kernel, one shell).
 _ACTIVE: dict[str, ColletExtension] = {}
@@ -53,18 +60,62 @@ class ColletExtension:
         self.processes = ProcessRegistry()
         self.watchdog = Watchdog()
         self.processes.add_listener(self.watchdog.listener)
-        self.hub = SessionHub(
-            settings=self.settings, project_dir=Path.cwd(), processes=self.processes
-        )
+        self.project_dir = Path.cwd()
         self.channel = notebook_channel(shell)
-        self.commands = CommandRunner(self.hub, self.channel)
-        # Notebook tools (kernel_vars, notebook_cells, propose_cell): one per shell, added to
-        # every session's toolbox as the hub makes it.
-        self.notebook_tools = NotebookTools(shell)
-        self.hub.on_runner(self.notebook_tools.attach)
         self.hooks: KernelHooks | None = None
+        self._runner_listeners: list[RunnerListener] = []
         self.last_interrupt = 0.0
         self._undo_log_redaction: Any = None
+
+    # The sessions' machinery is built at the first %collet (or sidebar), not at load: it is
+    # most of collet_nb's import time, and loading must stay well under 100 ms.
+
+    @cached_property
+    def hub(self) -> SessionHub:
+        """The sessions of this kernel (built on first use)."""
+        from collet_nb.runtime.hub import SessionHub
+
+        hub = SessionHub(
+            settings=self.settings, project_dir=self.project_dir, processes=self.processes
+        )
+        # Notebook tools (kernel_vars, notebook_cells, propose_cell) join every session.
+        self.notebook_tools.install()
+        hub.on_runner(self.notebook_tools.attach)
+        for listener in self._runner_listeners:
+            hub.on_runner(listener)
+        return hub
+
+    @cached_property
+    def commands(self) -> CommandRunner:
+        """The slash commands of this notebook's channel."""
+        from collet_nb.runtime.commands import CommandRunner
+
+        return CommandRunner(self.hub, self.channel)
+
+    @cached_property
+    def notebook_tools(self) -> NotebookTools:
+        """The tools over this shell's variables and cells (one per shell)."""
+        from collet_nb.ui.notebook_tools import NotebookTools
+
+        return NotebookTools(self.shell)
+
+    def on_runner(self, listener: RunnerListener) -> None:
+        """Be told whenever a channel gets a runner (now, or once the hub exists)."""
+        if "hub" in self.__dict__:
+            self.hub.on_runner(listener)
+        else:
+            self._runner_listeners.append(listener)
+
+    def _built(self) -> SessionHub | None:
+        """The hub, if anything built it (closing must not build one)."""
+        hub: SessionHub | None = self.__dict__.get("hub")
+        return hub
+
+    async def aclose(self) -> None:
+        """Close every session (nothing to do when none was ever opened)."""
+        hub = self._built()
+        if hub is not None:
+            await hub.aclose()
 
     def settings(self, project_dir: Path) -> Settings:
         """The effective settings for ``project_dir`` (files < traitlets < environment)."""
@@ -72,7 +123,8 @@ class ColletExtension:
 
     def redactor(self) -> Redactor:
         """Masks the API keys of every open session and the environment's secret values."""
-        keys = [runner.settings.api_key for runner in self.hub.runners.values()]
+        hub = self._built()
+        keys = [runner.settings.api_key for runner in hub.runners.values()] if hub else []
         return Redactor.build(keys=keys, env=os.environ)
 
     def runner(self) -> SessionRunner:
@@ -89,7 +141,6 @@ class ColletExtension:
         from collet_nb.ui.magic import ColletMagics
 
         self.shell.register_magics(ColletMagics(self.shell, extension=self))
-        self.notebook_tools.install()
         kernel = getattr(self.shell, "kernel", None)
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -99,7 +150,7 @@ class ColletExtension:
         self.hooks = KernelHooks(
             kernel=kernel,
             loop=loop,
-            close=self.hub.aclose,
+            close=self.aclose,
             processes=self.processes,
             watchdog=self.watchdog,
         )
@@ -117,7 +168,8 @@ class ColletExtension:
         from collet_nb.ui.bridge import unregister_comm_target
 
         unregister_comm_target(self)
-        self.notebook_tools.uninstall()
+        if "notebook_tools" in self.__dict__:
+            self.notebook_tools.uninstall()
         if self._undo_log_redaction is not None:
             self._undo_log_redaction()
             self._undo_log_redaction = None
@@ -129,7 +181,7 @@ class ColletExtension:
         loop = self.hooks.loop if self.hooks else None
         if loop is not None and loop.is_running():
             # Called from a cell on the running loop: close in the background, kill now.
-            task = loop.create_task(self.hub.aclose())
+            task = loop.create_task(self.aclose())
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
         if self.hooks is not None:
             self.hooks.stop_children()
@@ -145,7 +197,8 @@ def load(shell: Any) -> ColletExtension:
     extension = ColletExtension(shell)
     extension.install()
     _ACTIVE["shell"] = extension
-    notice = extension.hub.interrupted_notice(extension.channel)
+    home = Path(extension.settings(extension.project_dir).home)
+    notice = interrupted_notice(home, extension.channel, live_id=None)
     if notice:
         print(f"collet: {notice}")  # runs in the %load_ext cell: this is its output
     return extension

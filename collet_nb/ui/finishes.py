@@ -3,9 +3,13 @@ those that ended before the wait began (a replayed cell, a fast failure)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collet_nb.core.events import Event, MessageStateChanged
 from collet_nb.core.message import MessageState
-from collet_nb.runtime.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from collet_nb.runtime.runner import SessionRunner
 
 
 class Finishes:

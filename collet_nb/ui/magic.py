@@ -17,11 +17,10 @@ from collet_nb.core.session import SessionState
 from collet_nb.core.surrogates import check_well_formed
 from collet_nb.errors import ColletError, ConfigError
 from collet_nb.runtime.nested import run_nested
-from collet_nb.runtime.runner import SessionRunner
 from collet_nb.ui.finishes import Finishes
-from collet_nb.ui.mentions import expand_mentions, session_workspace
 
 if TYPE_CHECKING:
+    from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.extension import ColletExtension
 
 # A second kernel interrupt within this many seconds of the first, during /wait, also cancels
@@ -69,6 +68,8 @@ class ColletMagics(Magics):
 
     def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> None:
         """Send ``text``; a ``%%collet`` cell (``cell``) replays its saved answer when run again."""
+        from collet_nb.ui.mentions import expand_mentions, session_workspace
+
         runner = self.extension.runner()
         self.finishes.follow(runner)
         text = expand_mentions(
