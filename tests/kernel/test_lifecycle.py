@@ -9,7 +9,14 @@ import time
 import pytest
 
 from tests.adapters.mcp.harness import SERVER
-from tests.support.kernel import IPYKERNELS, KernelHarness, alive, wait_dead
+from tests.support.kernel import (
+    IPYKERNELS,
+    KERNEL_ENDS,
+    KernelHarness,
+    alive,
+    end_kernel,
+    wait_dead,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -70,7 +77,7 @@ def start_children(harness: KernelHarness, cwd) -> list[int]:
 
 
 @pytest.mark.parametrize("ipykernel", IPYKERNELS)
-@pytest.mark.parametrize("how", ["shutdown", "restart", "sigterm", "sigkill"])
+@pytest.mark.parametrize("how", KERNEL_ENDS)
 def test_no_child_survives_the_kernel(tmp_path, how, ipykernel):
     configure_mcp(tmp_path)
     harness = KernelHarness(
@@ -79,12 +86,7 @@ def test_no_child_survives_the_kernel(tmp_path, how, ipykernel):
     pids: list[int] = []
     try:
         pids = start_children(harness, tmp_path)
-        if how == "shutdown":
-            harness.km.shutdown_kernel(now=False)
-        elif how == "restart":
-            harness.km.restart_kernel(now=False)
-        else:
-            os.kill(harness.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
+        end_kernel(harness, how)
         assert wait_dead(pids, timeout=5.0) == []
     finally:
         harness.shutdown()

@@ -16,11 +16,18 @@ import pytest
 
 from tests.kernel.test_lifecycle import configure_mcp, start_children
 from tests.reliability.figures import report
-from tests.support.kernel import IPYKERNELS, KernelHarness, alive, wait_dead
+from tests.support.kernel import (
+    IPYKERNELS,
+    KERNEL_ENDS,
+    KernelHarness,
+    alive,
+    end_kernel,
+    wait_dead,
+)
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
-WAYS = ("shutdown", "restart", "sigterm", "sigkill")
+WAYS = KERNEL_ENDS
 
 
 def processes_in(folder: Path) -> list[int]:
@@ -36,15 +43,6 @@ def processes_in(folder: Path) -> list[int]:
         if (cwd == str(folder) or cwd.startswith(f"{folder}/")) and alive(int(entry)):
             found.append(int(entry))
     return found
-
-
-def end(harness: KernelHarness, how: str) -> None:
-    if how == "shutdown":
-        harness.km.shutdown_kernel(now=False)
-    elif how == "restart":
-        harness.km.restart_kernel(now=False)
-    else:
-        os.kill(harness.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
 
 
 def settle(folder: Path, timeout: float = 5.0) -> list[int]:
@@ -74,7 +72,7 @@ def test_no_child_survives_a_hundred_kernel_ends(tmp_path, long_run):
             try:
                 pids = start_children(harness, cwd)
                 started += len(pids)
-                end(harness, how)
+                end_kernel(harness, how)
                 left = wait_dead(pids, timeout=5.0)
             finally:
                 harness.shutdown()  # the restarted kernel too

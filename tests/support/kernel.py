@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -122,6 +123,19 @@ class KernelHarness:
         self.kc.stop_channels()
         if self.km.has_kernel:
             self.km.shutdown_kernel(now=False)
+
+
+KERNEL_ENDS = ("shutdown", "restart", "sigterm", "sigkill")
+
+
+def end_kernel(harness: KernelHarness, how: str) -> None:
+    """End the kernel one of the ways a kernel ends (``KERNEL_ENDS``)."""
+    if how == "shutdown":
+        harness.km.shutdown_kernel(now=False)
+    elif how == "restart":
+        harness.km.restart_kernel(now=False)
+    else:
+        os.kill(harness.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
 
 
 def alive(pid: int) -> bool:

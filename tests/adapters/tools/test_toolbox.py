@@ -298,19 +298,8 @@ def test_added_sources_are_used_after_the_earlier_ones():
     assert len(toolbox.sources) == 2
 
 
-def test_the_agent_loop_can_call_a_tool_that_tool_search_revealed():
-    toolbox, _, mcp = deferring_box()
-
-    def reply(request):
-        offered = {t.name for t in request.tools}
-        done = answered_tools(request)
-        if done == 0:
-            assert "mcp__time__get_current_time" not in offered
-            return [call("tool_search", {"query": "current time timezone"}, call_id="s")]
-        if done == 1:
-            return [call("mcp__time__get_current_time", {"timezone": "Asia/Tokyo"}, call_id="t")]
-        return text("It is noon in Tokyo.")
-
+def run_loop(toolbox: Toolbox, reply) -> tuple[AgentLoop, list[ToolResultReady]]:
+    """One turn of the real agent loop over ``toolbox``; its tool results."""
     loop = AgentLoop(
         message_id="m1",
         user_text="what time is it?",
@@ -324,7 +313,23 @@ def test_the_agent_loop_can_call_a_tool_that_tool_search_revealed():
     async def main() -> list[ToolResultReady]:
         return [e async for e in loop.events() if isinstance(e, ToolResultReady)]
 
-    results = asyncio.run(main())
+    return loop, asyncio.run(main())
+
+
+def test_the_agent_loop_can_call_a_tool_that_tool_search_revealed():
+    toolbox, _, mcp = deferring_box()
+
+    def reply(request):
+        offered = {t.name for t in request.tools}
+        done = answered_tools(request)
+        if done == 0:
+            assert "mcp__time__get_current_time" not in offered
+            return [call("tool_search", {"query": "current time timezone"}, call_id="s")]
+        if done == 1:
+            return [call("mcp__time__get_current_time", {"timezone": "Asia/Tokyo"}, call_id="t")]
+        return text("It is noon in Tokyo.")
+
+    loop, results = run_loop(toolbox, reply)
     assert [(r.name, r.is_error) for r in results] == [
         ("tool_search", False),
         ("mcp__time__get_current_time", False),
@@ -345,20 +350,7 @@ def test_a_wrong_tool_name_among_many_names_the_closest_few_not_every_tool():
             return [call("mcp__time__get_time", {"timezone": "UTC"}, call_id="t")]
         return text("done")
 
-    loop = AgentLoop(
-        message_id="m1",
-        user_text="what time is it?",
-        context=ConversationContext(system_prompt="", budget=100_000),
-        provider=FunctionModel(reply),
-        model="function",
-        tools=toolbox,
-        guard=Guard(max_iterations=5, breaker_threshold=3),
-    )
-
-    async def main() -> list[ToolResultReady]:
-        return [e async for e in loop.events() if isinstance(e, ToolResultReady)]
-
-    (result,) = asyncio.run(main())
+    _, (result,) = run_loop(toolbox, reply)
     assert result.is_error
     assert "the closest are: mcp__time__get_current_time" in result.content
     assert result.content.count("mcp__") <= 6  # the wrong name and at most five suggestions
