@@ -6,4 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 export COLLET_PROVIDER="${COLLET_PROVIDER:-demo}"
-exec .venv/bin/jupyter lab notebooks/01_quickstart.ipynb "$@"
+# Containers and CI machines often run as root, where JupyterLab refuses to start without this.
+ROOT_FLAG=()
+if [ "$(id -u)" -eq 0 ]; then ROOT_FLAG=(--allow-root); fi
+exec .venv/bin/jupyter lab "${ROOT_FLAG[@]}" notebooks/01_quickstart.ipynb "$@"
