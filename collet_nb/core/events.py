@@ -143,12 +143,14 @@ class PlanReady(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PlanResolved(Event):
-    """The pending plan was approved or rejected."""
+    """The pending plan was approved or rejected; ``follow_up`` is the message that carries
+    an approved plan out (every view of the plan can follow it, wherever it was approved)."""
 
     type: ClassVar[str] = "plan_resolved"
     approved: bool
     note: str = ""
     by: str = ""
+    follow_up: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

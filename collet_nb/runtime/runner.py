@@ -368,11 +368,17 @@ class SessionRunner:
             ConfigError: when no plan is waiting.
         """
         plan = self._take_plan(PlanState.APPROVED)
-        self.emit(PlanResolved(message_id=plan.message_id, approved=True, note=note, by=by))
         text = f"The plan above is approved: carry it out.\n\n{plan.plan}"
         if note:
             text += f"\n\nNote from the user: {note}"
-        return self.send(text, agent=AgentKind.CODE.value)
+        msg = self.send(text, agent=AgentKind.CODE.value)
+        # After the send, so every view of the plan can follow the message that carries it out.
+        self.emit(
+            PlanResolved(
+                message_id=plan.message_id, approved=True, note=note, by=by, follow_up=msg.id
+            )
+        )
+        return msg
 
     def reject_plan(self, reason: str = "", *, by: str = "command") -> None:
         """Reject the pending plan; nothing runs, and the queue goes on.

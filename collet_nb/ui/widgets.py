@@ -479,6 +479,7 @@ class MessageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._cards: dict[str, tuple[str, str, widgets.HTML]] = {}
         self._rows: dict[str, ApprovalRow] = {}
         self._plan: PlanBox | None = None
+        self._followed: set[str] = set()
         self._state = message.state.value
         self._phase = ""
         self._closed = False
@@ -577,6 +578,8 @@ class MessageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         elif isinstance(event, PlanResolved):
             if self._plan is not None:
                 self._plan.resolved(event.approved, event.note, event.by)
+            if event.follow_up:  # approved here, in the sidebar or by command: show it run
+                self._follow(event.follow_up)
         elif isinstance(event, ContextCompacted):
             self._end_segment()
             self._append(
@@ -756,8 +759,12 @@ class MessageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.notice.value = note_html(f"retried as {retried.id}")
 
     def _follow(self, message_id: str) -> None:
-        """Show the live view of a message this one started (its retry, its approved plan)."""
+        """Show the live view of a message this one started (its retry, its approved plan),
+        once, however many paths announce it."""
+        if message_id in self._followed:
+            return
         view = MessageView(self.runner, message_id, schedule=self._schedule)
+        self._followed.add(message_id)
         self.followups.children = (*self.followups.children, view)
 
     def close(self) -> None:

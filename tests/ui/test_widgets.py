@@ -381,6 +381,29 @@ def test_a_plan_waits_for_approve_and_approving_runs_it_in_a_follow_up_view():
     assert "be careful" in runner.session.messages.get(follow.message_id).text
 
 
+def test_a_plan_approved_elsewhere_runs_in_a_follow_up_view_of_the_cell_too():
+    def reply(request):
+        if "approved" in last_user(request):
+            return text("Carried out.")
+        return text("1. Do this.\n")
+
+    runner = make_runner(FunctionModel(reply))
+
+    async def main():
+        view = MessageView(runner, runner.send("plan it", agent="architect").id)
+        assert await settle(runner) == "awaiting_plan"
+        runner.approve_plan("from the sidebar", by="sidebar")
+        await settle(runner)
+        return view
+
+    view = run(main())
+    (follow,) = view.followups.children
+    assert follow.message_id == "m2"
+    assert follow.state == "answered"
+    assert "Carried out." in follow.answer_html()
+    assert "(by sidebar, " in view.approvals.children[0].outcome.value
+
+
 def test_rejecting_a_plan_twice_shows_the_error_without_a_traceback():
     runner = make_runner(FunctionModel(lambda r: text("A plan.")))
 
