@@ -51,6 +51,16 @@ class FunctionModel:
             yield chunk
 
 
+def string_tool(name: str, description: str, /, **params: str) -> ToolSpec:
+    """A tool whose parameters are strings described by ``params``' values."""
+    properties: dict[str, Any] = {
+        key: {"type": "string", "description": text} for key, text in params.items()
+    }
+    return ToolSpec(
+        name=name, description=description, parameters={"type": "object", "properties": properties}
+    )
+
+
 def text(*parts: str) -> list[ProviderChunk]:
     """Chunks streaming ``parts`` as answer text, then usage."""
     return [*(TextChunk(text=p) for p in parts), UsageChunk(usage=Usage(prompt_tokens=10))]

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
 
 from collet_nb.adapters.tools.files import FILE_EDIT, FILE_READ, FILE_WRITE
 from collet_nb.adapters.tools.index import ToolIndex, document, fingerprint, tokenize
 from collet_nb.adapters.tools.search import SEARCH
 from collet_nb.adapters.tools.shell import BASH
 from collet_nb.core.chat import ToolSpec
+from tests.support.stand_ins import string_tool
 
-
-def spec(name: str, description: str, /, **params: str) -> ToolSpec:
-    """A tool whose parameters are strings described by ``params``' values."""
-    properties: dict[str, Any] = {
-        key: {"type": "string", "description": text} for key, text in params.items()
-    }
-    return ToolSpec(
-        name=name, description=description, parameters={"type": "object", "properties": properties}
-    )
+spec = string_tool
 
 
 # About fifty tools as a session with a few MCP servers would see them.

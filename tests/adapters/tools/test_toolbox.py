@@ -18,7 +18,7 @@ from collet_nb.core.context import ConversationContext
 from collet_nb.core.events import ToolResultReady
 from collet_nb.core.guard import Guard
 from collet_nb.runtime.loop import AgentLoop
-from tests.support.stand_ins import FunctionModel, answered_tools, call, text
+from tests.support.stand_ins import FunctionModel, answered_tools, call, string_tool, text
 
 
 class Source:
@@ -37,11 +37,7 @@ class Source:
         return ToolResult(call_id=call.id, name=call.name, content=f"{self.label}: {call.name}")
 
 
-def tool(name: str, description: str, /, **params: str) -> ToolSpec:
-    properties = {key: {"type": "string", "description": text} for key, text in params.items()}
-    return ToolSpec(
-        name=name, description=description, parameters={"type": "object", "properties": properties}
-    )
+tool = string_tool
 
 
 LOCAL = (
