@@ -280,8 +280,7 @@ class SkillTools:
         skipped skills to tell the user about (shadowed ones are normal and not told)."""
         if self._discover is None:
             return []
-        catalog = await asyncio.to_thread(self._discover)
-        self._catalog = catalog
+        catalog = await asyncio.to_thread(self.refresh)
         notices = []
         for problem in catalog.problems:
             key = (problem.file, problem.rule)
@@ -290,6 +289,12 @@ class SkillTools:
             self._reported.add(key)
             notices.append(f"skill skipped: {problem.file}: {problem.rule}")
         return notices
+
+    def refresh(self) -> SkillCatalog:
+        """Find the skills again (when a ``discover`` was given) and use them; blocking."""
+        if self._discover is not None:
+            self._catalog = self._discover()
+        return self.catalog
 
     def prompt_section(self) -> str:
         """The level-1 block of the skills for the system prompt (``""`` without skills)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, mcp_files
-from collet_nb.adapters.skills import SkillTools, discover_skills
+from collet_nb.adapters.skills import SkillTools
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.chat import ToolSpec
@@ -257,9 +257,7 @@ class CommandRunner:
         skills = runner.tools.find(SkillTools) if isinstance(runner.tools, Toolbox) else None
         if skills is None:
             raise ConfigError("this session has no skills tool")
-        project = Path(runner.session.project_dir)
-        skills.catalog = discover_skills(project, Path(runner.settings.home).expanduser())
-        return Outcome(text=skills.catalog.describe())
+        return Outcome(text=skills.refresh().describe())
 
     def _mcp(self, runner: SessionRunner, command: Command) -> Outcome:
         tools = runner.tools

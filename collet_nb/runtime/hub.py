@@ -20,7 +20,7 @@ from collet_nb.adapters.config import load_policy
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
 from collet_nb.adapters.procs import ProcessRegistry
-from collet_nb.adapters.skills import SkillTools, discover_skills
+from collet_nb.adapters.skills import SkillCatalog, SkillTools, discover_skills
 from collet_nb.adapters.tools import BuiltinTools
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
 from collet_nb.adapters.tools.toolbox import Toolbox
@@ -183,9 +183,8 @@ class SessionHub:
         )
         store = CheckpointStore(Path(settings.home) / "checkpoints" / session.session_id)
         project, home = Path(session.project_dir), Path(settings.home).expanduser()
-        skills = SkillTools(
-            discover_skills(project, home), discover=lambda: discover_skills(project, home)
-        )
+        skills = SkillTools(SkillCatalog(), discover=lambda: discover_skills(project, home))
+        skills.refresh()  # listed from the start (/tools, /skills), found again every turn
         sources: list[ToolPort] = [CheckpointingTools(builtin, store), skills]
         mcp = self._mcp(project, home, settings)
         if mcp is not None:

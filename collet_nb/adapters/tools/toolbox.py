@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -196,19 +196,14 @@ class Toolbox:
 
     def begin_turn(self, message_id: str) -> None:
         """Tell every source that has a ``begin_turn`` hook that ``message_id`` starts."""
-        for source in self._sources:
-            hook = getattr(source, "begin_turn", None)
-            if callable(hook):
-                hook(message_id)
+        for _source, hook in self._hooks("begin_turn"):
+            hook(message_id)
 
     async def prepare(self) -> list[str]:
         """Get every source ready for a turn (start MCP servers, rediscover skills); return
         what the user should be told. A source that fails here is reported, not fatal."""
         notices: list[str] = []
-        for source in self._sources:
-            hook = getattr(source, "prepare", None)
-            if not callable(hook):
-                continue
+        for source, hook in self._hooks("prepare"):
             try:
                 notices.extend(str(problem) for problem in await hook())
             except Exception as exc:  # the turn goes on with the tools that work
@@ -219,21 +214,25 @@ class Toolbox:
     def prompt(self) -> str:
         """The sources' sections of the system prompt (skills), joined."""
         parts = []
-        for source in self._sources:
-            hook = getattr(source, "prompt_section", None)
-            if callable(hook) and (part := hook()):
+        for _source, hook in self._hooks("prompt_section"):
+            if part := hook():
                 parts.append(part)
         return "\n\n".join(parts)
 
     async def aclose(self) -> None:
         """Close every source that holds resources (MCP servers); idempotent."""
+        for source, hook in self._hooks("aclose"):
+            try:
+                await hook()
+            except Exception:  # one source failing to close must not keep the others up
+                logger.exception("closing %s failed", type(source).__name__)
+
+    def _hooks(self, name: str) -> Iterator[tuple[ToolPort, Callable[..., Any]]]:
+        """The sources that have the optional hook ``name``, with it, in priority order."""
         for source in self._sources:
-            hook = getattr(source, "aclose", None)
+            hook = getattr(source, name, None)
             if callable(hook):
-                try:
-                    await hook()
-                except Exception:  # one source failing to close must not keep the others up
-                    logger.exception("closing %s failed", type(source).__name__)
+                yield source, hook
 
     def find(self, type_: type[T]) -> T | None:
         """The first source of ``type_``, looking through wrappers' ``inner``; else None."""
