@@ -15,7 +15,7 @@ from typing import Any
 
 from collet_nb.adapters.mcp.catalog import Catalog, McpTool
 from collet_nb.adapters.mcp.content import render_result
-from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions
+from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions, describe_error
 from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
@@ -151,7 +151,7 @@ class McpManager:
                 logger.error("MCP server %r failed to start", server.name, exc_info=outcome)
                 errors.append(
                     McpServerError(
-                        f"MCP server {server.name!r} failed to start: {type(outcome).__name__}",
+                        f"MCP server {server.name!r} failed to start: {describe_error(outcome)}",
                         server=server.name,
                     )
                 )

@@ -341,7 +341,7 @@ class ManagedServer:
                 except Exception as exc:
                     # The call's boundary: the caller gets an error, the session goes on.
                     # Logged redacted: the exception text may carry a header value or a token.
-                    error = self._error(f"call to {request.tool!r} failed: {_describe(exc)}")
+                    error = self._error(f"call to {request.tool!r} failed: {describe_error(exc)}")
                     logger.warning("%s", error)
                     request.fail(error)
                 else:
@@ -413,9 +413,9 @@ class ManagedServer:
             ended = "exited" if config.transport is McpTransport.STDIO else "closed the connection"
             problem = f"{ended} during start-up" if starting else f"{ended}"
         elif type(leaf).__module__.startswith("httpx"):
-            problem = f"could not be reached at {config.display} ({_describe(leaf)})"
+            problem = f"could not be reached at {config.display} ({describe_error(leaf)})"
         else:
-            problem = f"failed: {_describe(leaf)}"
+            problem = f"failed: {describe_error(leaf)}"
         if not starting:
             advice = self._restart_advice()
         elif config.transport is McpTransport.STDIO:
@@ -472,6 +472,19 @@ async def load_sdk(server: str) -> None:
 
 
 def _import_sdk() -> None:
+    try:
+        _import_each()
+    except ModuleNotFoundError:
+        raise
+    except Exception:
+        # Seen once in many runs under load: jsonschema's format checkers (rfc3987_syntax,
+        # a lark grammar built at import) failed with a VisitError. A failed import leaves
+        # nothing behind in sys.modules, so one clean second try is sound.
+        logger.warning("importing the MCP SDK failed once; trying again", exc_info=True)
+        _import_each()
+
+
+def _import_each() -> None:
     for name in _SDK_MODULES:
         importlib.import_module(name)
 
@@ -505,6 +518,7 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` of an error (just the type when it has no message)."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
