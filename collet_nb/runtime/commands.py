@@ -1,13 +1,14 @@
 """Runs slash commands against a channel's session: the same calls the buttons make.
 
-Each command returns the text to show (Markdown-friendly plain text). ``/wait`` and ``/panel``
-belong to the notebook UI and are handled there.
+Each command returns the text to show (Markdown-friendly plain text); one that must await
+(``/mcp restart``) returns the rest to await, never running the loop itself. ``/wait`` and
+``/panel`` belong to the notebook UI and are handled there.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,11 @@ from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointS
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.chat import ToolSpec
 from collet_nb.core.commands import Command, help_text
+from collet_nb.core.events import ApprovalResolved, PlanResolved
 from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLevel, WorkspaceScope
-from collet_nb.core.message import UserMessage
+from collet_nb.core.message import MessageState, UserMessage
 from collet_nb.errors import ConfigError
 from collet_nb.runtime.hub import SessionHub
-from collet_nb.runtime.nested import run_nested
 from collet_nb.runtime.runner import SessionRunner
 
 if TYPE_CHECKING:
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """What a command did: text for the user, and the message it sent, if any."""
+    """What a command did: text for the user, the message it sent, if any, and the part
+    that must run on the loop before it is done (its text comes when it is)."""
 
     text: str
     message: UserMessage | None = None
+    later: Callable[[], Awaitable[str]] | None = None
 
 
 def status_text(runner: SessionRunner) -> str:
@@ -63,6 +66,20 @@ def status_text(runner: SessionRunner) -> str:
     return "\n".join(lines)
 
 
+VERDICTS = {"allow_once": "allowed", "allow_session": "allowed for the session", "deny": "denied"}
+
+
+def nothing_waits(event: ApprovalResolved | PlanResolved, at: float) -> str:
+    """The calm line for a decision already made: what, by whom, when (local time)."""
+    if isinstance(event, ApprovalResolved):
+        what, verdict = f"{event.name}", VERDICTS.get(event.decision, event.decision)
+    else:
+        what, verdict = "plan", "approved" if event.approved else "rejected"
+    who = {"": "", "cancel": " when the turn was cancelled"}.get(event.by, f" by {event.by}")
+    when = time.strftime("%H:%M", time.localtime(at))
+    return f"nothing waits: {event.message_id}'s {what} was {verdict}{who} at {when}"
+
+
 def _server_line(status: ServerStatus) -> str:
     """One ``/mcp list`` line: name, state, transport, tools, then the last error if any."""
     line = f"{status.name}: {status.state.value} · {status.transport} {status.target} · "
@@ -88,13 +105,10 @@ class CommandRunner:
             "help": lambda r, c: Outcome(text=help_text()),
             "status": self._status,
             "cancel": self._cancel,
-            "approve": lambda r, c: self._sent(r.approve_plan(c.text, by=self.by), "plan approved"),
+            "approve": self._approve,
             "reject": self._reject,
-            "allow": lambda r, c: Outcome(
-                text=f"allowed {r.allow(for_session=bool(c.args), by=self.by)}"
-                + (" (and for the rest of the session)" if c.args else "")
-            ),
-            "deny": lambda r, c: Outcome(text=f"denied {r.deny(reason=c.text, by=self.by)}"),
+            "allow": self._allow,
+            "deny": self._deny,
             "queue": self._queue,
             "remove": self._remove,
             "retry": lambda r, c: self._sent(r.retry(), "retrying"),
@@ -142,7 +156,29 @@ class CommandRunner:
         ids = runner.cancel()
         return Outcome(text=f"cancelled {', '.join(ids)}" if ids else "nothing to cancel")
 
+    # A decision someone already made (a button, the sidebar) is not an error to a headless
+    # command that comes after it: it says so in one calm line.
+
+    def _allow(self, runner: SessionRunner, command: Command) -> Outcome:
+        if not runner.gate.pending_tools() and "tool" in runner.last_decided:
+            return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
+        call_id = runner.allow(for_session=bool(command.args), by=self.by)
+        also = " (and for the rest of the session)" if command.args else ""
+        return Outcome(text=f"allowed {call_id}{also}")
+
+    def _deny(self, runner: SessionRunner, command: Command) -> Outcome:
+        if not runner.gate.pending_tools() and "tool" in runner.last_decided:
+            return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
+        return Outcome(text=f"denied {runner.deny(reason=command.text, by=self.by)}")
+
+    def _approve(self, runner: SessionRunner, command: Command) -> Outcome:
+        if runner.session.pending_plan is None and "plan" in runner.last_decided:
+            return Outcome(text=nothing_waits(*runner.last_decided["plan"]))
+        return self._sent(runner.approve_plan(command.text, by=self.by), "plan approved")
+
     def _reject(self, runner: SessionRunner, command: Command) -> Outcome:
+        if runner.session.pending_plan is None and "plan" in runner.last_decided:
+            return Outcome(text=nothing_waits(*runner.last_decided["plan"]))
         runner.reject_plan(command.text, by=self.by)
         return Outcome(text="plan rejected")
 
@@ -153,8 +189,14 @@ class CommandRunner:
         return Outcome(text="\n".join(f"{m.id}: {m.text[:80]}" for m in queued))
 
     def _remove(self, runner: SessionRunner, command: Command) -> Outcome:
-        runner.remove(command.args[0])
-        return Outcome(text=f"removed {command.args[0]} from the queue")
+        message_id = command.args[0]
+        log = runner.session.messages
+        if message_id in log and log.get(message_id).state is not MessageState.QUEUED:
+            m = log.get(message_id)  # its turn came, or someone took it out already
+            why = f" ({m.error})" if m.error else ""
+            return Outcome(text=f"nothing to remove: {m.id} is {m.state.value} already{why}")
+        runner.remove(message_id)
+        return Outcome(text=f"removed {message_id} from the queue")
 
     def _stream(self, runner: SessionRunner, command: Command) -> Outcome:
         runner.session.streaming_level = StreamingLevel.parse(command.args[0], setting="/stream")
@@ -274,7 +316,13 @@ class CommandRunner:
         if command.args[:1] == ("restart",):
             if len(command.args) != 2:
                 raise ConfigError("/mcp restart takes the server's NAME; see /mcp list")
-            return Outcome(text=_server_line(run_nested(manager.restart(command.args[1]))))
+            name = command.args[1]
+            manager.server(name)  # an unknown name is said now, not after a wait
+
+            async def restart() -> str:
+                return _server_line(await manager.restart(name))
+
+            return Outcome(text="", later=restart)
         return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
 
     @staticmethod

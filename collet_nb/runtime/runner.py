@@ -145,6 +145,9 @@ class SessionRunner:
         self.tokens = TokenCounter()
         self.iterations = 0
         self.journal_error: str | None = None
+        # The last decision on a tool call and on a plan, with its wall time: a command that
+        # finds nothing left to decide says who decided it instead.
+        self.last_decided: dict[str, tuple[ApprovalResolved | PlanResolved, float]] = {}
         self._listeners: list[Listener] = []
         self._drain_task: asyncio.Task[None] | None = None
         self._turn_task: asyncio.Task[None] | None = None
@@ -194,6 +197,10 @@ class SessionRunner:
             return
         if isinstance(event, JOURNALED):
             self.record({"kind": "event", "event": event.to_dict()})
+        if isinstance(event, ApprovalResolved):
+            self.last_decided["tool"] = (event, self.clock.wall())
+        elif isinstance(event, PlanResolved):
+            self.last_decided["plan"] = (event, self.clock.wall())
         for listener in tuple(self._listeners):
             try:
                 listener(event)

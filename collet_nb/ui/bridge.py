@@ -7,6 +7,7 @@ messages get an error reply, never an exception in the kernel.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -90,16 +91,23 @@ class Bridge:
             request_id = None  # a malformed id is not echoed (replies carry str | None)
         try:
             request = check_request(data)
-            text = self._handle(request)
-        except (ProtocolError, ColletError) as exc:
-            self._reply(request_id, ok=False, text=str(exc))
-        except Exception as exc:  # a kernel-side bug must not take the comm down
-            log.exception("collet: sidebar request failed")
-            self._reply(request_id, ok=False, text=f"internal error: {type(exc).__name__}: {exc}")
+            text = self._handle(request, request_id)
+        except Exception as exc:
+            self._failed(request_id, exc)
         else:
-            self._reply(request_id, ok=True, text=text)
+            if text is not None:
+                self._reply(request_id, ok=True, text=text)
 
-    def _handle(self, request: Any) -> str:
+    def _failed(self, request_id: str | None, exc: Exception) -> None:
+        """The error reply for a request that failed."""
+        if isinstance(exc, ProtocolError | ColletError):
+            self._reply(request_id, ok=False, text=str(exc))
+        else:  # a kernel-side bug must not take the comm down
+            log.error("collet: sidebar request failed", exc_info=exc)
+            self._reply(request_id, ok=False, text=f"internal error: {type(exc).__name__}: {exc}")
+
+    def _handle(self, request: Any, request_id: str | None) -> str | None:
+        """The reply's text, or None when a task replies later."""
         kind = request["type"]
         if kind == "hello":
             self.send_status()
@@ -110,7 +118,23 @@ class Bridge:
             )
             return f"sent as {msg.id}"
         outcome = self.extension.commands.run(parse_command(request["text"]), by="sidebar")
-        return outcome.text
+        later = outcome.later
+        if later is None:
+            return outcome.text
+
+        async def finish() -> None:
+            try:
+                text = await later()
+            except Exception as exc:
+                self._failed(request_id, exc)
+            else:
+                self._reply(request_id, ok=True, text=text)
+
+        # On the loop, never nested in it: the reply comes when the command is done.
+        task = asyncio.ensure_future(finish())
+        _TASKS.add(task)
+        task.add_done_callback(_TASKS.discard)
+        return None
 
     def _reply(self, request_id: str | None, *, ok: bool, text: str) -> None:
         text = self.extension.redactor().text(text)  # errors may quote what was configured
@@ -125,6 +149,7 @@ class Bridge:
 
 
 _BRIDGES: list[Bridge] = []
+_TASKS: set[asyncio.Future[None]] = set()  # strong references to commands still running
 _HANDLERS: dict[str, Any] = {}
 
 

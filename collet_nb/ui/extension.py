@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from collet_nb.runtime.commands import CommandRunner
     from collet_nb.runtime.hub import SessionHub
     from collet_nb.runtime.runner import SessionRunner
+    from collet_nb.ui.autoawait import AwaitTransformer
+    from collet_nb.ui.magic import ColletMagics
     from collet_nb.ui.notebook_tools import NotebookTools
 
 RunnerListener = Callable[[ChannelId, "SessionRunner"], None]
@@ -65,6 +67,8 @@ class ColletExtension:
         self.hooks: KernelHooks | None = None
         self._runner_listeners: list[RunnerListener] = []
         self.last_interrupt = 0.0
+        self.magics: ColletMagics | None = None
+        self.transformer: AwaitTransformer | None = None
         self._undo_log_redaction: Any = None
 
     # The sessions' machinery is built at the first %collet (or sidebar), not at load: it is
@@ -138,9 +142,13 @@ class ColletExtension:
         for name in ("collet_nb", "stamina", "httpx2"):
             logging.getLogger(name).addHandler(logging.NullHandler())
         self._undo_log_redaction = install_log_redaction(SecretLogFilter(self.redactor))
+        from collet_nb.ui.autoawait import AwaitTransformer
         from collet_nb.ui.magic import ColletMagics
 
-        self.shell.register_magics(ColletMagics(self.shell, extension=self))
+        self.magics = ColletMagics(self.shell, extension=self)
+        self.shell.register_magics(self.magics)
+        self.transformer = AwaitTransformer(self.shell)
+        self.transformer.install()
         kernel = getattr(self.shell, "kernel", None)
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -165,6 +173,9 @@ class ColletExtension:
         magics = self.shell.magics_manager.magics
         for kind in ("line", "cell"):
             magics[kind].pop("collet", None)
+        if self.transformer is not None:
+            self.transformer.uninstall()
+            self.transformer = None
         from collet_nb.ui.bridge import unregister_comm_target
 
         unregister_comm_target(self)

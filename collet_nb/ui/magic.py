@@ -1,12 +1,20 @@
 """``%collet`` / ``%%collet``: parse, then dispatch to the session; the cell returns at once.
 
+What must block the cell (``/wait``, ``--wait``, ``/mcp restart``) is a *job*: a coroutine
+factory. At the top level of a cell the job is awaited on the kernel's loop (see
+``autoawait``); elsewhere it runs only if no loop is running (a plain IPython shell), since a
+nested loop would run the kernel's next queued request inside this one.
+
 A ColletError is shown as its message alone (one line); anything else keeps its traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -16,7 +24,6 @@ from collet_nb.core.commands import CellFlags, Command, parse_cell_flags, parse_
 from collet_nb.core.session import SessionState
 from collet_nb.core.surrogates import check_well_formed
 from collet_nb.errors import ColletError, ConfigError
-from collet_nb.runtime.nested import run_nested
 from collet_nb.ui.finishes import Finishes
 
 if TYPE_CHECKING:
@@ -33,6 +40,26 @@ USAGE = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """What must block the cell, run on the kernel's loop.
+
+    Attributes:
+        what: what it does, for the line that says it could not be done.
+        run: makes the coroutine that does it.
+    """
+
+    what: str
+    run: Callable[[], Coroutine[Any, Any, None]]
+
+
+CANNOT_BLOCK = (
+    "{what} needs the cell to wait, which it cannot do here (inside a function, under a cell "
+    "magic such as %%capture, or with %autoawait off); put that %collet line on a line of "
+    "its own in a cell"
+)
+
+
 @magics_class
 class ColletMagics(Magics):
     """The ``collet`` line and cell magic."""
@@ -41,32 +68,78 @@ class ColletMagics(Magics):
         super().__init__(shell)
         self.extension = extension
         self.finishes = Finishes()
+        self._jobs: list[Job] | None = None  # set while an awaited call runs the magic
 
     @line_cell_magic
     def collet(self, line: str, cell: str | None = None) -> None:
         """Send a message to this notebook's agent session, or run a slash command."""
+        job = self._start(line, cell)
+        if job is None:
+            return
+        if self._jobs is not None:
+            self._jobs.append(job)  # the awaited call runs it
+        else:
+            self._block(job)
+
+    def awaitable(self, call: Callable[[], object]) -> Coroutine[Any, Any, None]:
+        """Run the magic ``call`` now, keeping its jobs; return the coroutine that runs them."""
+        jobs: list[Job] = []
+        self._jobs = jobs
+        try:
+            call()
+        finally:
+            self._jobs = None
+        return self._run_awaited(jobs)
+
+    async def _run_awaited(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            try:
+                await job.run()
+            except asyncio.CancelledError:
+                # ipykernel answers a kernel interrupt during an awaited cell by cancelling
+                # the cell's task (its SIGINT handler); nothing else cancels it. That is the
+                # person's interrupt: end the wait, keep the cell's reply ok, as before.
+                task = asyncio.current_task()
+                if task is None or not task.cancelling():
+                    raise
+                task.uncancel()
+                self._interrupted()
+                return
+
+    def _block(self, job: Job) -> None:
+        """Run ``job`` where IPython could not await it: only when no loop runs."""
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_running():
+            _say(self, CANNOT_BLOCK.format(what=job.what))
+            return
+        try:
+            loop.run_until_complete(job.run())
+        except KeyboardInterrupt:
+            self._interrupted()
+
+    def _start(self, line: str, cell: str | None) -> Job | None:
+        """Parse and dispatch; return what must still block the cell, if anything."""
         try:
             check_well_formed(line + (cell or ""), what="this %collet input")
-            self._dispatch(line, cell)
+            return self._dispatch(line, cell)
         except ColletError as exc:
-            print(f"collet: {self.extension.redactor().text(str(exc))}", file=sys.stderr)
+            _say(self, str(exc))
+            return None
 
-    def _dispatch(self, line: str, cell: str | None) -> None:
+    def _dispatch(self, line: str, cell: str | None) -> Job | None:
         if cell is None:
             text = line.strip()
             if not text:
                 raise ConfigError(USAGE)
             if text.startswith("/"):
-                self._command(parse_command(text))
-            else:
-                self._send(text, CellFlags())
-            return
+                return self._command(parse_command(text))
+            return self._send(text, CellFlags())
         flags = parse_cell_flags(line)
         if not cell.strip():
             raise ConfigError("the cell is empty; write the message below `%%collet`")
-        self._send(cell.strip(), flags, cell=True)
+        return self._send(cell.strip(), flags, cell=True)
 
-    def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> None:
+    def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> Job | None:
         """Send ``text``; a ``%%collet`` cell (``cell``) replays its saved answer when run again."""
         from collet_nb.ui.mentions import expand_mentions, session_workspace
 
@@ -80,19 +153,22 @@ class ColletMagics(Magics):
         msg = runner.send(text, agent=flags.agent, model=flags.model, cell=cell, rerun=flags.rerun)
         self._show(runner, msg.id)
         if flags.wait:
-            self._wait(runner, None)
+            return Job(
+                what="the message was sent, but --wait", run=lambda: self._wait(runner, None)
+            )
+        return None
 
     def _show(self, runner: SessionRunner, message_id: str) -> None:
         from collet_nb.ui.widgets import MessageView
 
         display(MessageView(runner, message_id))
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: Command) -> Job | None:
         runner = self.extension.runner()
         self.finishes.follow(runner)
         if command.name == "wait":
-            self._wait(runner, _seconds(command))
-            return
+            seconds = _seconds(command)
+            return Job(what="/wait", run=lambda: self._wait(runner, seconds))
         if command.name == "panel":
             from collet_nb.ui.widgets import SessionPanel
 
@@ -100,14 +176,28 @@ class ColletMagics(Magics):
             if notice:
                 print(f"collet: {notice}")
             display(SessionPanel(runner))
-            return
+            return None
         if command.name == "save-plan" and command.text == "--cell":
             self._plan_cell(runner)
-            return
+            return None
         outcome = self.extension.commands.run(command)
-        print(self.extension.redactor().text(outcome.text))
+        if outcome.text:
+            print(self.extension.redactor().text(outcome.text))
         if outcome.message is not None:
             self._show(self.extension.runner(), outcome.message.id)
+        later = outcome.later
+        if later is None:
+            return None
+
+        async def finish() -> None:
+            try:
+                text = await later()
+            except ColletError as exc:
+                _say(self, str(exc))
+            else:
+                print(self.extension.redactor().text(text))
+
+        return Job(what=f"/{command.name} {command.text}".strip(), run=finish)
 
     def _plan_cell(self, runner: SessionRunner) -> None:
         """``/save-plan --cell``: the pending plan as a new cell below this one (a ``%%markdown``
@@ -118,29 +208,35 @@ class ColletMagics(Magics):
         self.extension.shell.set_next_input("%%markdown\n" + plan.plan, replace=False)
         print("the plan is in a new cell below (run it to show it as Markdown)")
 
-    def _wait(self, runner: SessionRunner, seconds: float | None) -> None:
+    async def _wait(self, runner: SessionRunner, seconds: float | None) -> None:
         """Block this cell until the session is idle or needs a decision (or ``seconds``)."""
         try:
-            state = run_nested(runner.wait_idle(seconds))
+            state = await runner.wait_idle(seconds)
         except TimeoutError:
             print(f"still {runner.session.state.value} after {seconds:g} s")
-            return
-        except KeyboardInterrupt:
-            now = time.monotonic()
-            if now - self.extension.last_interrupt < DOUBLE_INTERRUPT_SECONDS:
-                ids = runner.cancel()
-                print(f"wait interrupted twice: cancelled {', '.join(ids) or 'nothing'}")
-            else:
-                print(
-                    "wait interrupted; the agent goes on (interrupt again within "
-                    f"{DOUBLE_INTERRUPT_SECONDS:g} s to cancel the turn)"
-                )
-            self.extension.last_interrupt = now
             return
         for message_id in self.finishes.take(runner):
             m = runner.session.messages.get(message_id)
             print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
         print(_state_line(runner, state))
+
+    def _interrupted(self) -> None:
+        """A kernel interrupt ended a wait; a second one soon after also cancels the turn."""
+        now = time.monotonic()
+        if now - self.extension.last_interrupt < DOUBLE_INTERRUPT_SECONDS:
+            ids = self.extension.runner().cancel()
+            print(f"wait interrupted twice: cancelled {', '.join(ids) or 'nothing'}")
+        else:
+            print(
+                "wait interrupted; the agent goes on (interrupt again within "
+                f"{DOUBLE_INTERRUPT_SECONDS:g} s to cancel the turn)"
+            )
+        self.extension.last_interrupt = now
+
+
+def _say(magics: ColletMagics, text: str) -> None:
+    """One ``collet:`` line on stderr, secrets masked."""
+    print(f"collet: {magics.extension.redactor().text(text)}", file=sys.stderr)
 
 
 def _seconds(command: Command) -> float | None:

@@ -1,6 +1,7 @@
 """One session per notebook: open, evict, reopen from the journal, /new, /resume, commands."""
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from collet_nb.core.settings import Settings
 from collet_nb.errors import ConfigError
 from collet_nb.runtime.commands import CommandRunner
 from collet_nb.runtime.hub import SessionHub
-from tests.support.stand_ins import FunctionModel, last_user, text
+from tests.support.stand_ins import FunctionModel, answered_tools, call, last_user, text
 
 NB = ChannelId.new("jupyter", "nb.ipynb")
 
@@ -256,14 +257,65 @@ def test_remove_takes_one_queued_message_out_and_says_which(tmp_path):
         runner.send("first")
         runner.send("second")
         await asyncio.sleep(0)  # the first one starts running
-        out = command(hub, "/remove m2").text
+        out = [command(hub, "/remove m2").text, command(hub, "/remove m1").text]
+        out.append(command(hub, "/remove m2").text)
         with pytest.raises(ConfigError, match="not in the queue"):
-            command(hub, "/remove m1")
+            command(hub, "/remove m9")
         runner.provider.gate.set()
         await runner.wait_idle()
         await hub.aclose()
         return out, [m["state"] for m in runner.status()["messages"]]
 
     out, states = asyncio.run(main())
-    assert out == "removed m2 from the queue"
+    assert out == [
+        "removed m2 from the queue",
+        "nothing to remove: m1 is running already",
+        "nothing to remove: m2 is cancelled already (removed from the queue by the user)",
+    ]
     assert states == ["answered", "cancelled"]
+
+
+def _writes_once(request) -> list:
+    """A model that asks to write a file once, then answers."""
+    if answered_tools(request):
+        return text("written")
+    return [call("file_write", {"path": "a.txt", "content": "x"}, call_id="w1")]
+
+
+def test_a_command_that_finds_a_decision_made_says_who_made_it_in_one_calm_line(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path, reply=_writes_once, approval="auto")
+        runner = hub.runner(NB)
+        with pytest.raises(ConfigError, match="no tool call is waiting"):
+            command(hub, "/allow")  # nothing was ever decided: a mistake, said as one
+        runner.send("write it")
+        await runner.wait_idle()
+        runner.allow(by="button")  # a person clicked before the headless command ran
+        await runner.wait_idle()
+        said = [command(hub, line).text for line in ("/allow", "/deny no")]
+        await hub.aclose()
+        return said, runner.status()["messages"][0]["state"]
+
+    said, state = asyncio.run(main())
+    assert state == "answered"
+    for line in said:
+        assert re.fullmatch(
+            r"nothing waits: m1's file_write was allowed by button at \d\d:\d\d", line
+        )
+
+
+def test_approve_after_the_sidebar_rejected_the_plan_says_so_and_runs_nothing(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        runner = hub.runner(NB)
+        runner.send("plan it", agent="architect")
+        await runner.wait_idle()
+        runner.reject_plan("not now", by="sidebar")
+        said = command(hub, "/approve").text
+        await runner.wait_idle()
+        await hub.aclose()
+        return said, [m["id"] for m in runner.status()["messages"]]
+
+    said, ids = asyncio.run(main())
+    assert said.startswith("nothing waits: m1's plan was rejected by sidebar at ")
+    assert ids == ["m1"]

@@ -104,7 +104,10 @@ def test_mcp_restart_brings_a_server_back_and_unknown_names_are_named(tmp_path):
         runner = hub.runner(NB)
         runner.send("hello")
         await runner.wait_idle(60)
-        restarted = command(hub, "/mcp restart demo").text
+        restart = command(hub, "/mcp restart demo")
+        assert restart.text == ""
+        assert restart.later is not None  # the restart runs on the loop, awaited
+        restarted = await restart.later()
         with pytest.raises(ConfigError) as unknown:
             command(hub, "/mcp restart nope")
         await hub.aclose()

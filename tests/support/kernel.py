@@ -87,6 +87,53 @@ class KernelHarness:
                 return reply["content"], outputs
         raise TimeoutError(f"cell did not finish in {timeout} s: {code[:60]!r}")
 
+    def execute_all(
+        self, cells: list[str], *, timeout: float = 60
+    ) -> list[tuple[dict[str, Any], list[Any]]]:
+        """Send every cell at once, as a front end's Run All does (no waiting between them);
+        return each one's (execute_reply content, outputs), in the order sent.
+
+        Raises:
+            TimeoutError: naming the cells that got no reply within ``timeout``.
+        """
+        ids = [self.kc.execute(code) for code in cells]
+        outputs: dict[str, list[Any]] = {i: [] for i in ids}
+        replies: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        while len(replies) < len(ids) and time.monotonic() < deadline:
+            while True:
+                msg = self._pump(0.05)
+                if msg is None:
+                    break
+                parent = msg["parent_header"].get("msg_id")
+                if parent in outputs and msg["msg_type"] in (
+                    "stream",
+                    "execute_result",
+                    "display_data",
+                    "error",
+                ):
+                    outputs[parent].append(msg["content"])
+            try:
+                reply = self.kc.get_shell_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            replies[reply["parent_header"]["msg_id"]] = reply["content"]
+        missing = [cells[n][:40] for n, i in enumerate(ids) if i not in replies]
+        if missing:
+            raise TimeoutError(f"{len(missing)} of {len(ids)} cells got no reply: {missing}")
+        # Outputs published before each reply's idle status: drain what is still in flight.
+        self.wait_for(lambda: self.went(ids[-1], "idle"), timeout=5)
+        return [(replies[i], outputs[i]) for i in ids]
+
+    def went(self, msg_id: str, state: str) -> bool:
+        """Whether the kernel published ``state`` (busy, idle) for request ``msg_id``."""
+        return any(
+            m["msg_type"] == "status"
+            and m["parent_header"].get("msg_id") == msg_id
+            and m["content"]["execution_state"] == state
+            for m in self.messages
+        )
+
     def text(self, outputs: list[Any]) -> str:
         """The stream text and text/plain of ``outputs``."""
         parts = []

@@ -157,12 +157,11 @@ class McpManager:
                 )
         return tuple(errors)
 
-    async def restart(self, name: str) -> ServerStatus:
-        """Stop server ``name`` (if it runs) and start it again (``/mcp restart NAME``).
+    def server(self, name: str) -> ManagedServer:
+        """The configured server ``name``.
 
         Raises:
-            ConfigError: for a name that is not configured.
-            McpServerError: when it is disabled, the manager is closed, or it fails to start.
+            ConfigError: for a name that is not configured, naming those that are.
         """
         server = self._servers.get(name)
         if server is None:
@@ -172,6 +171,16 @@ class McpManager:
                 ".collet/mcp.json and $COLLET_HOME/mcp.json)",
                 key="mcp",
             )
+        return server
+
+    async def restart(self, name: str) -> ServerStatus:
+        """Stop server ``name`` (if it runs) and start it again (``/mcp restart NAME``).
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it is disabled, the manager is closed, or it fails to start.
+        """
+        server = self.server(name)
         if self.closed:
             raise McpServerError("the MCP servers of this session were closed", server=name)
         await server.stop()
