@@ -64,6 +64,31 @@ class MessageStateChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MessageStatus(Event):
+    """What every view shows for a message: its lifecycle state, or what it waits for
+    (``awaiting_approval``, ``awaiting_plan``); ``retried_by`` names the message retrying a
+    failed one. Derived once, in the runtime, so a cell and the sidebar always agree."""
+
+    type: ClassVar[str] = "message_status"
+    status: str
+    error: str | None = None
+    retried_by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionChanged(Event):
+    """A setting of the session changed (``message_id`` is ""): what the status line shows."""
+
+    type: ClassVar[str] = "session"
+    agent: str
+    provider: str
+    model: str
+    approval: str
+    streaming: str
+    workspace: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TextDelta(Event):
     """A piece of the answer."""
 
@@ -95,6 +120,7 @@ class ToolCallStarted(Event):
     call_id: str
     name: str
     arguments: str
+    preview: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +143,7 @@ class ApprovalRequested(Event):
     call_id: str
     name: str
     arguments: str
+    preview: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +156,7 @@ class ApprovalResolved(Event):
     decision: str
     reason: str = ""
     by: str = ""
+    at: float = 0.0
     name: str = ""
     arguments: str = ""
 
@@ -150,6 +178,7 @@ class PlanResolved(Event):
     approved: bool
     note: str = ""
     by: str = ""
+    at: float = 0.0
     follow_up: str = ""
 
 

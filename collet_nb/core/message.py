@@ -39,6 +39,19 @@ MESSAGE_MOVES: dict[MessageState, frozenset[MessageState]] = {
 }
 
 
+def shown_status(state: MessageState, *, awaiting_approval: bool, awaiting_plan: bool) -> str:
+    """What every view shows for a message: its state, or what it waits for.
+
+    An architect's message waits for its plan's decision (its turn has ended, answered); a
+    running message waits while one of its tool calls does.
+    """
+    if awaiting_plan:
+        return "awaiting_plan"
+    if state is MessageState.RUNNING and awaiting_approval:
+        return "awaiting_approval"
+    return state.value
+
+
 @dataclass(frozen=True, kw_only=True)
 class UserMessage:
     """One message a user sent to the session.

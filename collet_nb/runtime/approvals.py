@@ -8,6 +8,7 @@ what waits. ``cancel_all`` denies everything pending (the turn is being cancelle
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +52,16 @@ class ApprovalGate:
         session: AgentSession,
         mode: Callable[[], ApprovalMode],
         emit: Callable[[Event], None],
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.session = session
         self.mode = mode
         self.emit = emit
+        self.now = now
         self.policy = Policy()
+        # The preview of a call (what it will do), for the approval request; the runner
+        # keeps the one its loop computed.
+        self.preview_of: Callable[[ToolCall], dict[str, Any]] = lambda _call: {}
         self._pending: dict[tuple[str, str], PendingCall] = {}
 
     async def review(self, message_id: str, call: ToolCall, spec: ToolSpec | None) -> Verdict:
@@ -85,7 +91,11 @@ class ApprovalGate:
         self.session.move(SessionState.AWAITING_APPROVAL)
         self.emit(
             ApprovalRequested(
-                message_id=message_id, call_id=call.id, name=call.name, arguments=call.arguments
+                message_id=message_id,
+                call_id=call.id,
+                name=call.name,
+                arguments=call.arguments,
+                preview=self.preview_of(call),
             )
         )
         try:
@@ -101,6 +111,7 @@ class ApprovalGate:
                 decision=decision.value,
                 reason=reason,
                 by=by,
+                at=self.now(),
                 name=call.name,
                 arguments=call.arguments,
             )
@@ -147,6 +158,10 @@ class ApprovalGate:
         """Deny every pending call with ``reason``."""
         for pending in tuple(self._pending.values()):
             self._settle(pending, Decision.DENY, reason, "cancel")
+
+    def waits_on(self, message_id: str) -> bool:
+        """Whether a call of ``message_id`` waits for a decision."""
+        return any(p.message_id == message_id for p in self._pending.values())
 
     def pending_tools(self) -> list[dict[str, Any]]:
         """The waiting calls, oldest first, as ``status()['pending_tools']`` lists them."""

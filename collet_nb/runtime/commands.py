@@ -66,6 +66,9 @@ def status_text(runner: SessionRunner) -> str:
     return "\n".join(lines)
 
 
+# Commands after which the views are told the session's settings and counters.
+ANNOUNCED = frozenset({"stream", "workspace", "approval", "agent", "model", "clear", "compact"})
+
 VERDICTS = {"allow_once": "allowed", "allow_session": "allowed for the session", "deny": "denied"}
 
 
@@ -142,7 +145,11 @@ class CommandRunner:
         handler = self._table.get(command.name)
         if handler is None:
             raise ConfigError(f"/{command.name} is not available in this kernel yet")
-        return handler(self.hub.runner(self.channel), command)
+        runner = self.hub.runner(self.channel)
+        outcome = handler(runner, command)
+        if command.name in ANNOUNCED:
+            runner.announce()  # every view's status line follows
+        return outcome
 
     @staticmethod
     def _sent(msg: UserMessage, what: str) -> Outcome:

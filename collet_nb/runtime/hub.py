@@ -23,6 +23,7 @@ from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.skills import SkillCatalog, SkillTools, discover_skills
 from collet_nb.adapters.tools import BuiltinTools
 from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
+from collet_nb.adapters.tools.preview import WorkspacePreviewer
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.kinds import ChannelId
@@ -197,6 +198,11 @@ class SessionHub:
             "journal": JsonlJournal(journal_path(Path(settings.home), session.session_id)),
             "clock": self.clock,
             "answers": AnswerCache(home / "cells"),
+            "previewer": WorkspacePreviewer(
+                project_dir=project,
+                scope=lambda: session.workspace_scope,
+                bash_timeout=settings.tool_timeout,
+            ),
         }
 
     def _mcp(self, project: Path, home: Path, settings: Settings) -> ToolPort | None:

@@ -112,6 +112,8 @@ class AgentLoop:
     compacted: bool = False
     # Awaited before each model request (the token budget of a policy may pause there).
     before_request: Callable[[], Awaitable[None]] | None = None
+    # What a tool call will do, shown with it before it runs (docs/protocol.md, previews).
+    preview: Callable[[ToolCall, ToolSpec | None], dict[str, Any]] | None = None
 
     def _specs(self) -> tuple[ToolSpec, ...]:
         specs = tuple(self.tools.specs())
@@ -223,12 +225,12 @@ class AgentLoop:
     ) -> AsyncIterator[Event]:
         """Review, run and record one tool call (errors become results the model reads)."""
         mid = self.message_id
+        preview = self.preview(call, spec) if self.preview is not None else {}
         yield ToolCallStarted(
-            message_id=mid, call_id=call.id, name=call.name, arguments=call.arguments
-        )
-        started = time.monotonic()
-        result = await self._execute(call, spec, by_name)
-        elapsed = time.monotonic() - started
+            message_id=mid, call_id=call.id, name=call.name, arguments=call.arguments,
+            preview=preview,
+        )  # fmt: skip
+        result, elapsed = await self._execute(call, spec, by_name)
         # Masked before cut, so a cut cannot leave half a secret; the cut is a backstop for
         # tools that do not cap their output (a 50 MB result would wreck the context).
         content = truncate_middle(self.redact(well_formed(result.content)), MAX_RESULT_CHARS)
@@ -254,9 +256,13 @@ class AgentLoop:
 
     async def _execute(
         self, call: ToolCall, spec: ToolSpec | None, by_name: dict[str, ToolSpec]
-    ) -> ToolResult:
-        def error(text: str) -> ToolResult:
-            return ToolResult(call_id=call.id, name=call.name, content=text, is_error=True)
+    ) -> tuple[ToolResult, float]:
+        """The call's result, and the seconds it ran (a decision's wait not counted)."""
+        started = time.monotonic()
+
+        def error(text: str) -> tuple[ToolResult, float]:
+            result = ToolResult(call_id=call.id, name=call.name, content=text, is_error=True)
+            return result, time.monotonic() - started
 
         if spec is None:
             suggest = getattr(self.tools, "suggest", None)
@@ -278,8 +284,9 @@ class AgentLoop:
             why = f": {verdict.reason}" if verdict.reason else ""
             return error(f"the user denied this {call.name} call{why}")
         self.tool_ran = True
+        started = time.monotonic()  # the time spent deciding is not the tool's
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 self.tools.call(call, arguments), timeout=self.tool_timeout
             )
         except TimeoutError:
@@ -289,3 +296,4 @@ class AgentLoop:
             )
         except Exception as exc:  # a tool bug must not kill the turn: the model is told
             return error(f"{call.name} failed: {type(exc).__name__}: {exc}")
+        return result, time.monotonic() - started

@@ -18,19 +18,23 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key
-from collet_nb.core.chat import ChatMessage, ToolCall
+from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec
 from collet_nb.core.events import (
+    AnswerReset,
     ApprovalRequested,
     ApprovalResolved,
     ContextCompacted,
     ErrorRaised,
     Event,
     MessageStateChanged,
+    MessageStatus,
     Notice,
     Phase,
     PhaseChanged,
     PlanReady,
     PlanResolved,
+    ReasoningDelta,
+    SessionChanged,
     StopReason,
     TextDelta,
     ToolCallStarted,
@@ -38,10 +42,11 @@ from collet_nb.core.events import (
     TurnFinished,
 )
 from collet_nb.core.guard import Guard
-from collet_nb.core.kinds import AgentKind
-from collet_nb.core.message import MessageState, UserMessage
+from collet_nb.core.kinds import AgentKind, StreamingLevel
+from collet_nb.core.message import MessageState, UserMessage, shown_status
 from collet_nb.core.plan import PendingPlan, PlanState
 from collet_nb.core.ports import Approver, Clock, Decision, Journal, Provider, ToolPort
+from collet_nb.core.preview import GenericPreviewer, Previewer
 from collet_nb.core.redact import EventScrubber, Redactor
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.core.settings import Settings
@@ -61,6 +66,15 @@ BUDGET_TOOL = "token_budget"
 PLAN_NOTIFY_COOLDOWN = 60.0
 
 # Events worth a journal line; deltas are not (the finished answer is journaled as context).
+# Events after which a message's shown status may have changed.
+STATUS_CHANGES = (
+    MessageStateChanged,
+    ApprovalRequested,
+    ApprovalResolved,
+    PlanReady,
+    PlanResolved,
+)
+
 JOURNALED: tuple[type[Event], ...] = (
     ToolCallStarted,
     ToolResultReady,
@@ -128,6 +142,7 @@ class SessionRunner:
         clock: Clock,
         approver: Approver | None = None,
         answers: AnswerStore | None = None,
+        previewer: Previewer | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
@@ -136,8 +151,17 @@ class SessionRunner:
         self.journal = journal
         self.clock = clock
         self.gate = ApprovalGate(
-            session=session, mode=lambda: self.settings.approval, emit=self.emit
+            session=session, mode=lambda: self.settings.approval, emit=self.emit, now=clock.wall
         )
+        self.previewer: Previewer = previewer or GenericPreviewer(
+            cwd=session.project_dir, bash_timeout=settings.tool_timeout
+        )
+        # The preview of each call of the running turn, for its approval request too.
+        self._previews: dict[str, dict[str, Any]] = {}
+        self.gate.preview_of = lambda call: self._previews.get(call.id, {})
+        # What each message's views show (MessageStatus), and compact streaming's held text.
+        self._shown: dict[str, tuple[str, str]] = {}
+        self._held: dict[str, list[Event]] = {}
         self.approver: Approver = approver if approver is not None else self.gate
         self.answers = answers
         self._replays: dict[str, SavedAnswer] = {}
@@ -195,18 +219,102 @@ class SessionRunner:
             and (running is None or running.id == event.message_id)
         ):
             return
+        if self._hold(event):
+            return
         if isinstance(event, JOURNALED):
-            self.record({"kind": "event", "event": event.to_dict()})
+            record = event.to_dict()
+            record.pop("preview", None)  # what the call was is there; the preview is for views
+            self.record({"kind": "event", "event": record})
         if isinstance(event, ApprovalResolved):
             self.last_decided["tool"] = (event, self.clock.wall())
         elif isinstance(event, PlanResolved):
             self.last_decided["plan"] = (event, self.clock.wall())
+        self._deliver(event)
+        if isinstance(event, STATUS_CHANGES) and event.message_id:
+            self._restatus(event.message_id)
+            retry_of = self._retry_of(event.message_id)
+            if retry_of is not None:
+                self._restatus(retry_of)  # it now says which message retries it
+        self._wake.set()
+
+    def _deliver(self, event: Event) -> None:
         for listener in tuple(self._listeners):
             try:
                 listener(event)
             except Exception:  # a broken view must not break the session
                 log.exception("collet: event listener failed")
-        self._wake.set()
+
+    def _retry_of(self, message_id: str) -> str | None:
+        log = self.session.messages
+        return log.get(message_id).retry_of if message_id in log else None
+
+    def _restatus(self, message_id: str) -> None:
+        """Tell the views when what they show for ``message_id`` changed (MessageStatus)."""
+        if message_id not in self.session.messages:
+            return
+        shown = self._status_of(message_id)
+        if self._shown.get(message_id) == shown:
+            return
+        self._shown[message_id] = shown
+        m = self.session.messages.get(message_id)
+        self._deliver(
+            MessageStatus(
+                message_id=message_id, status=shown[0], error=m.error, retried_by=shown[1]
+            )
+        )
+
+    def _status_of(self, message_id: str) -> tuple[str, str]:
+        """(status, retried_by) of one message, as every view shows it."""
+        s = self.session
+        m = s.messages.get(message_id)
+        plan = s.pending_plan
+        status = shown_status(
+            m.state,
+            awaiting_approval=self.gate.waits_on(message_id),
+            awaiting_plan=plan is not None and plan.message_id == message_id,
+        )
+        retried_by = next((r.id for r in s.messages if r.retry_of == message_id), "")
+        return status, retried_by
+
+    def _hold(self, event: Event) -> bool:
+        """Compact streaming (``/stream compact``): a reply's text reaches the views whole,
+        when its step ends, not delta by delta. Whether ``event`` was held back."""
+        mid = event.message_id
+        delta = isinstance(event, TextDelta | ReasoningDelta)
+        if delta and self.session.streaming_level is StreamingLevel.COMPACT:
+            self._held.setdefault(mid, []).append(event)
+            return True
+        held = self._held.pop(mid, None)
+        if held and not isinstance(event, AnswerReset):
+            for kind in (ReasoningDelta, TextDelta):
+                text = "".join(e.text for e in held if isinstance(e, kind))
+                if text:
+                    self._deliver(kind(message_id=mid, text=text))
+        return False
+
+    def _preview(self, call: ToolCall, spec: ToolSpec | None) -> dict[str, Any]:
+        try:
+            preview = self.redactor.data(self.previewer.preview(call, spec))
+        except Exception:  # a preview must never cost the call
+            log.exception("collet: preview of %s failed", call.name)
+            preview = {}
+        self._previews[call.id] = preview
+        return preview
+
+    def announce(self) -> None:
+        """Tell the views the session's settings (after a command changed one)."""
+        s = self.status()
+        self.emit(
+            SessionChanged(
+                message_id="",
+                agent=s["agent"],
+                provider=s["provider"],
+                model=s["model"],
+                approval=s["approval"],
+                streaming=s["streaming"],
+                workspace=s["workspace"],
+            )
+        )
 
     def _move(self, message_id: str, state: MessageState, error: str | None = None) -> None:
         error = self.redactor.text(error) if error else error
@@ -382,7 +490,12 @@ class SessionRunner:
         # After the send, so every view of the plan can follow the message that carries it out.
         self.emit(
             PlanResolved(
-                message_id=plan.message_id, approved=True, note=note, by=by, follow_up=msg.id
+                message_id=plan.message_id,
+                approved=True,
+                note=note,
+                by=by,
+                at=self.clock.wall(),
+                follow_up=msg.id,
             )
         )
         return msg
@@ -394,7 +507,15 @@ class SessionRunner:
             ConfigError: when no plan is waiting.
         """
         plan = self._take_plan(PlanState.REJECTED)
-        self.emit(PlanResolved(message_id=plan.message_id, approved=False, note=reason, by=by))
+        self.emit(
+            PlanResolved(
+                message_id=plan.message_id,
+                approved=False,
+                note=reason,
+                by=by,
+                at=self.clock.wall(),
+            )
+        )
         self.session.context.append(
             ChatMessage(
                 role="user",
@@ -520,7 +641,9 @@ class SessionRunner:
             plan_mode=agent is AgentKind.ARCHITECT,
             before_request=lambda: self._within_budget(msg.id),
             redact=self.redactor.text,
+            preview=self._preview,
         )
+        self._previews.clear()
         checkpoint = len(session.context.messages)
         # The task timeout cancels this very task (no inner task, so an outcome and a
         # cancellation can never race each other the way they do inside wait_for).
@@ -758,7 +881,13 @@ class SessionRunner:
             "pending_plan": s.pending_plan.plan if s.pending_plan else None,
             "pending_tools": list(pending()) if callable(pending) else [],
             "messages": [
-                {"id": m.id, "text": m.text, "state": m.state.value, "error": m.error}
+                {
+                    "id": m.id,
+                    "text": m.text,
+                    "state": m.state.value,
+                    "status": self._status_of(m.id)[0],
+                    "error": m.error,
+                }
                 for m in s.messages
             ],
             "iterations": self._guard.iterations if self._guard else self.iterations,

@@ -404,7 +404,9 @@ def test_status_has_every_key_of_the_contract_and_counts_tokens():
     status = runner.status()
     assert set(status) == STATUS_KEYS
     assert status["tokens"] == {"prompt": 10, "completion": 0}
-    assert status["messages"] == [{"id": "m1", "text": "hi", "state": "answered", "error": None}]
+    assert status["messages"] == [
+        {"id": "m1", "text": "hi", "state": "answered", "status": "answered", "error": None}
+    ]
     assert status["context"]["used"] > 0
 
 

@@ -221,6 +221,45 @@ def file_edit(
     tool = "file_edit"
     target = workspace.resolve(path, tool=tool)
     shown = workspace.display(target)
+    before, after, count = planned_edit(
+        target, shown, old_string, new_string, replace_all=replace_all, limits=limits
+    )
+    target.write_bytes(after.encode("utf-8"))
+    diff = unified_diff(before, after, shown)
+    noun = "occurrence" if count == 1 else "occurrences"
+    return f"replaced {count} {noun} in {shown}\n\n{truncate_middle(diff, limits.output_chars)}"
+
+
+def unified_diff(before: str, after: str, shown: str) -> str:
+    """The unified diff of a file's text, ``a/`` and ``b/`` named after ``shown``."""
+    return "\n".join(
+        difflib.unified_diff(
+            before.splitlines(),
+            after.splitlines(),
+            fromfile=f"a/{shown}",
+            tofile=f"b/{shown}",
+            lineterm="",
+        )
+    )
+
+
+def planned_edit(
+    target: Path,
+    shown: str,
+    old_string: str,
+    new_string: str,
+    *,
+    replace_all: bool,
+    limits: Limits,
+) -> tuple[str, str, int]:
+    """What ``file_edit`` would do, without writing: (before, after, occurrences replaced).
+
+    Raises:
+        ToolError: when ``old_string`` is empty, missing, not unique (without ``replace_all``)
+            or equal to ``new_string``, or the file is missing or not editable text.
+        OSError: when the file cannot be read.
+    """
+    tool = "file_edit"
     if not old_string:
         raise ToolError(
             "old_string is empty; give the exact text to replace, or use file_write to create "
@@ -248,16 +287,4 @@ def file_edit(
             "it unique, or pass replace_all=true to replace every occurrence",
             tool=tool,
         )
-    after = before.replace(old_string, new_string)
-    target.write_bytes(after.encode("utf-8"))
-    diff = "\n".join(
-        difflib.unified_diff(
-            before.splitlines(),
-            after.splitlines(),
-            fromfile=f"a/{shown}",
-            tofile=f"b/{shown}",
-            lineterm="",
-        )
-    )
-    noun = "occurrence" if count == 1 else "occurrences"
-    return f"replaced {count} {noun} in {shown}\n\n{truncate_middle(diff, limits.output_chars)}"
+    return before, before.replace(old_string, new_string), count
