@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "collet_nb"
-HEAVY = ("IPython", "ipywidgets", "ipykernel", "httpx2", "httpx", "mcp", "bm25s", "markdown_it")
+HEAVY = ("IPython", "ipywidgets", "ipykernel", "httpx2", "httpx", "mcp", "bm25s", "anywidget")
 
 
 def loaded_after(statement: str) -> set[str]:

@@ -99,3 +99,38 @@ class GenericPreviewer:
         if call.name == "bash":
             return bash_preview(arguments, cwd=self.cwd, default_timeout=self.bash_timeout)
         return args_preview(call)
+
+
+def _diff_counts(diff: str) -> str:
+    lines = diff.splitlines()[2:]  # past the --- / +++ header
+    added = sum(1 for line in lines if line.startswith("+"))
+    removed = sum(1 for line in lines if line.startswith("-"))
+    return f"+{added} −{removed}"
+
+
+def _file_summary(preview: Preview) -> str:
+    kind = preview.get("kind")
+    if kind == "file_write":
+        if preview.get("exists"):
+            return f"overwrites {preview.get('path')} ({_diff_counts(str(preview.get('diff')))})"
+        return f"creates {preview.get('path')} ({preview.get('size', 0):,} bytes)"
+    if kind == "file_edit":
+        if preview.get("problem"):
+            return f"edits {preview.get('path')} (will fail: {preview['problem']})"
+        return f"edits {preview.get('path')} ({_diff_counts(str(preview.get('diff')))})"
+    return ""
+
+
+def summary(preview: Preview, fallback: str = "") -> str:
+    """One line saying what a call will do (for text views and the ``/wait`` line)."""
+    kind = preview.get("kind")
+    if kind in ("file_write", "file_edit"):
+        return _file_summary(preview)
+    if kind == "bash":
+        command = str(preview.get("command", "")).replace("\n", " ⏎ ")
+        return f"runs `{command[:120]}` in {preview.get('cwd')}"
+    if kind == "mcp":
+        ro = ", read-only" if preview.get("read_only") else ""
+        return f"calls {preview.get('tool')} on MCP server {preview.get('server')}{ro}"
+    text = fallback or json.dumps(preview.get("arguments", ""), ensure_ascii=False)
+    return text if len(text) <= 120 else text[:119] + "…"

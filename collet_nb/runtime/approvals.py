@@ -19,6 +19,7 @@ from collet_nb.core.events import ApprovalRequested, ApprovalResolved, Event
 from collet_nb.core.kinds import ApprovalMode
 from collet_nb.core.policy import Policy
 from collet_nb.core.ports import Decision, Verdict
+from collet_nb.core.preview import summary
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.errors import ConfigError
 
@@ -166,6 +167,12 @@ class ApprovalGate:
     def pending_tools(self) -> list[dict[str, Any]]:
         """The waiting calls, oldest first, as ``status()['pending_tools']`` lists them."""
         return [
-            {"call_id": p.call.id, "name": p.call.name, "arguments": p.call.arguments}
+            {
+                "call_id": p.call.id,
+                "name": p.call.name,
+                "arguments": p.call.arguments,
+                "summary": summary(self.preview_of(p.call), p.call.arguments),
+                "message_id": p.message_id,
+            }
             for p in self._pending.values()
         ]

@@ -69,7 +69,17 @@ def status_text(runner: SessionRunner) -> str:
 # Commands after which the views are told the session's settings and counters.
 ANNOUNCED = frozenset({"stream", "workspace", "approval", "agent", "model", "clear", "compact"})
 
-VERDICTS = {"allow_once": "allowed", "allow_session": "allowed for the session", "deny": "denied"}
+VERDICTS = {
+    "allow_once": "allowed once",
+    "allow_session": "allowed for the session",
+    "deny": "denied",
+}
+
+
+def _oldest(runner: SessionRunner) -> str:
+    """The oldest waiting call, as a person names it: ``m1's file_write``."""
+    pending = runner.gate.pending_tools()
+    return f"{pending[0]['message_id']}'s {pending[0]['name']}" if pending else "the call"
 
 
 def nothing_waits(event: ApprovalResolved | PlanResolved, at: float) -> str:
@@ -169,14 +179,17 @@ class CommandRunner:
     def _allow(self, runner: SessionRunner, command: Command) -> Outcome:
         if not runner.gate.pending_tools() and "tool" in runner.last_decided:
             return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
-        call_id = runner.allow(for_session=bool(command.args), by=self.by)
+        name = _oldest(runner)
+        runner.allow(for_session=bool(command.args), by=self.by)
         also = " (and for the rest of the session)" if command.args else ""
-        return Outcome(text=f"allowed {call_id}{also}")
+        return Outcome(text=f"allowed {name}{also}")
 
     def _deny(self, runner: SessionRunner, command: Command) -> Outcome:
         if not runner.gate.pending_tools() and "tool" in runner.last_decided:
             return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
-        return Outcome(text=f"denied {runner.deny(reason=command.text, by=self.by)}")
+        name = _oldest(runner)
+        runner.deny(reason=command.text, by=self.by)
+        return Outcome(text=f"denied {name}")
 
     def _approve(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.pending_plan is None and "plan" in runner.last_decided:

@@ -19,17 +19,20 @@ from collet_nb.core.events import (
     MessageStateChanged,
     PlanReady,
     PlanResolved,
+    SessionChanged,
     StatusUpdate,
     TurnFinished,
 )
 from collet_nb.core.kinds import ChannelId
 from collet_nb.errors import ColletError
+from collet_nb.ui.actions import act
 from collet_nb.ui.mainloop import on_main_thread
 from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION, ProtocolError, check_request
 
 if TYPE_CHECKING:
     from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.extension import ColletExtension
+    from collet_nb.ui.feed import Cursor
 
 log = logging.getLogger("collet_nb")
 
@@ -40,6 +43,7 @@ SNAPSHOT_AFTER = (
     ApprovalResolved,
     PlanReady,
     PlanResolved,
+    SessionChanged,
     StatusUpdate,
     TurnFinished,
 )
@@ -52,14 +56,19 @@ class Bridge:
         self.extension = extension
         self.comm = comm
         self._unsubscribe: Any = None
+        self.cursor: Cursor | None = None
+        self._snapshot_due = False
         self.attach(extension.runner())
 
     def attach(self, runner: SessionRunner) -> None:
-        """Follow ``runner`` (the notebook's current session) and send its status."""
+        """Follow ``runner`` (the notebook's current session): its status, then its whole
+        event log (a sidebar that opens late, or after /new, sees everything)."""
         self.detach()
         self.runner = runner
         self._unsubscribe = runner.subscribe(self.on_event)
+        self.cursor = self.extension.feed(runner).cursor(self._send_events)
         self.send_status()
+        self.cursor.sync(0)
 
     def close(self) -> None:
         """The sidebar closed its comm: stop following, and forget this bridge."""
@@ -72,15 +81,23 @@ class Bridge:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
 
     def send_status(self) -> None:
         """Send a full status snapshot."""
         self._send({"type": "status", "status": self.runner.status()})
 
     def on_event(self, event: Event) -> None:
-        """Forward one event (and a snapshot after state changes)."""
-        self._send({"type": "event", "event": event.to_dict()})
+        """A snapshot follows the batch that carries a state change (the feed sends events)."""
         if isinstance(event, SNAPSHOT_AFTER):
+            self._snapshot_due = True
+
+    def _send_events(self, start: int, events: list[dict[str, Any]]) -> None:
+        self._send({"type": "events", "start": start, "events": events})
+        if self._snapshot_due:
+            self._snapshot_due = False
             self.send_status()
 
     def on_msg(self, msg: dict[str, Any]) -> None:
@@ -111,7 +128,12 @@ class Bridge:
         kind = request["type"]
         if kind == "hello":
             self.send_status()
+            seen = request.get("seen")
+            if self.cursor is not None:
+                self.cursor.sync(seen if isinstance(seen, int) and seen >= 0 else 0)
             return "ok"
+        if kind == "action":
+            return act(self.runner, dict(request), by="sidebar")
         if kind == "send":
             msg = self.extension.runner().send(
                 request["text"], agent=request.get("agent"), model=request.get("model")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collet_nb.runtime.hub import SessionHub
     from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.autoawait import AwaitTransformer
+    from collet_nb.ui.feed import EventFeed
     from collet_nb.ui.magic import ColletMagics
     from collet_nb.ui.notebook_tools import NotebookTools
 
@@ -68,6 +69,7 @@ class ColletExtension:
         self._runner_listeners: list[RunnerListener] = []
         self.last_interrupt = 0.0
         self.magics: ColletMagics | None = None
+        self.feeds: dict[str, EventFeed] = {}  # by session id: what the views read
         self.transformer: AwaitTransformer | None = None
         self._undo_log_redaction: Any = None
 
@@ -85,6 +87,7 @@ class ColletExtension:
         # Notebook tools (kernel_vars, notebook_cells, propose_cell) join every session.
         self.notebook_tools.install()
         hub.on_runner(self.notebook_tools.attach)
+        hub.on_runner(self._follow)
         for listener in self._runner_listeners:
             hub.on_runner(listener)
         return hub
@@ -102,6 +105,25 @@ class ColletExtension:
         from collet_nb.ui.notebook_tools import NotebookTools
 
         return NotebookTools(self.shell)
+
+    def _follow(self, _channel: ChannelId, runner: SessionRunner) -> None:
+        """Log a new runner's events for its views (every runner, from its first event)."""
+        from collet_nb.ui.feed import EventFeed
+
+        sid = runner.session.session_id
+        if sid not in self.feeds:
+            self.feeds[sid] = feed = EventFeed()
+            runner.subscribe(feed.add)
+
+    def flush_views(self) -> None:
+        """Send every view and output what is pending now, not at the window's end."""
+        for feed in self.feeds.values():
+            feed.flush()
+
+    def feed(self, runner: SessionRunner) -> EventFeed:
+        """The event log of ``runner``'s session."""
+        self._follow(self.channel, runner)
+        return self.feeds[runner.session.session_id]
 
     def on_runner(self, listener: RunnerListener) -> None:
         """Be told whenever a channel gets a runner (now, or once the hub exists)."""

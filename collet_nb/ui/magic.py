@@ -74,6 +74,7 @@ class ColletMagics(Magics):
     def collet(self, line: str, cell: str | None = None) -> None:
         """Send a message to this notebook's agent session, or run a slash command."""
         job = self._start(line, cell)
+        self.extension.flush_views()  # what it changed reaches the outputs within this cell
         if job is None:
             return
         if self._jobs is not None:
@@ -159,9 +160,9 @@ class ColletMagics(Magics):
         return None
 
     def _show(self, runner: SessionRunner, message_id: str) -> None:
-        from collet_nb.ui.widgets import MessageView
+        from collet_nb.ui.output import MessageOutput
 
-        display(MessageView(runner, message_id))
+        MessageOutput(runner, self.extension.feed(runner), message_id).show()
 
     def _command(self, command: Command) -> Job | None:
         runner = self.extension.runner()
@@ -170,12 +171,12 @@ class ColletMagics(Magics):
             seconds = _seconds(command)
             return Job(what="/wait", run=lambda: self._wait(runner, seconds))
         if command.name == "panel":
-            from collet_nb.ui.widgets import SessionPanel
+            from collet_nb.ui.view import ConversationView
 
             notice = self.extension.hub.interrupted_notice(self.extension.channel)
             if notice:
                 print(f"collet: {notice}")
-            display(SessionPanel(runner))
+            display(ConversationView(runner, self.extension.feed(runner)))
             return None
         if command.name == "save-plan" and command.text == "--cell":
             self._plan_cell(runner)
@@ -215,6 +216,10 @@ class ColletMagics(Magics):
         except TimeoutError:
             print(f"still {runner.session.state.value} after {seconds:g} s")
             return
+        finally:
+            # The outputs' transcripts are brought up to date while this cell still runs: a
+            # headless runner (nbclient) keeps only what a running cell publishes.
+            self.extension.flush_views()
         for message_id in self.finishes.take(runner):
             m = runner.session.messages.get(message_id)
             print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
@@ -254,7 +259,7 @@ def _seconds(command: Command) -> float | None:
 def _state_line(runner: SessionRunner, state: SessionState) -> str:
     if state is SessionState.AWAITING_APPROVAL:
         calls = runner.status()["pending_tools"]
-        names = ", ".join(f"{c['name']} {c['arguments']}" for c in calls)
+        names = "; ".join(f"{c['name']} — {c['summary']}" for c in calls)
         return f"awaiting approval: {names} — `%collet /allow`, `/allow session` or `/deny`"
     if state is SessionState.AWAITING_PLAN:
         plan = runner.status()["pending_plan"] or ""

@@ -1,5 +1,6 @@
-"""The sidebar's comm protocol (target ``collet``), typed once; mirrored by
-labextension/src/protocol.ts. Every message carries ``protocol_version``.
+"""The sidebar's comm protocol (target ``collet``) and a cell view's custom messages, typed
+once; mirrored by labextension/src/protocol.ts; described in docs/protocol.md. Every message
+carries ``protocol_version``; the events themselves are ``Event.to_dict()`` (core/events.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any, Literal, TypedDict
 
 from collet_nb.core.surrogates import check_well_formed
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 COMM_TARGET = "collet"
 
 
@@ -20,12 +21,13 @@ class StatusMessage(TypedDict):
     status: dict[str, Any]
 
 
-class EventMessage(TypedDict):
-    """Kernel → sidebar: one runtime event (``Event.to_dict()``)."""
+class EventsMessage(TypedDict):
+    """Kernel → view or sidebar: events numbered from ``start`` (``Event.to_dict()`` each)."""
 
     protocol_version: int
-    type: Literal["event"]
-    event: dict[str, Any]
+    type: Literal["events"]
+    start: int
+    events: list[dict[str, Any]]
 
 
 class ReplyMessage(TypedDict):
@@ -59,18 +61,39 @@ class CommandRequest(TypedDict, total=False):
 
 
 class HelloRequest(TypedDict, total=False):
-    """Sidebar → kernel: ask for a status snapshot."""
+    """Sidebar → kernel: a status snapshot, and the session's events from ``seen`` on."""
 
     protocol_version: int
     type: Literal["hello"]
     request_id: str
+    seen: int
+
+
+class ActionRequest(TypedDict, total=False):
+    """View or sidebar → kernel: a button (see ``collet_nb.ui.actions.ACTIONS``)."""
+
+    protocol_version: int
+    type: Literal["action"]
+    request_id: str
+    action: str
+    message_id: str
+    call_id: str
+    text: str
+
+
+class SyncRequest(TypedDict):
+    """View → kernel: send this view's events from ``seen`` on."""
+
+    protocol_version: int
+    type: Literal["sync"]
+    seen: int
 
 
 class ProtocolError(ValueError):
     """A malformed or unknown sidebar message."""
 
 
-def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest:
+def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest | ActionRequest:
     """Validate a sidebar message.
 
     Raises:
@@ -86,13 +109,19 @@ def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest:
             f"{PROTOCOL_VERSION}); reload the page after upgrading collet_nb"
         )
     kind = data.get("type")
-    if kind not in ("send", "command", "hello"):
-        raise ProtocolError(f"unknown message type {kind!r}; expected send, command or hello")
+    if kind not in ("send", "command", "hello", "action"):
+        raise ProtocolError(
+            f"unknown message type {kind!r}; expected send, command, hello or action"
+        )
     if kind in ("send", "command") and not isinstance(data.get("text"), str):
         raise ProtocolError(f"a {kind} message needs a text string")
     if kind in ("send", "command"):
         check_well_formed(data["text"], what=f"the {kind} text")
-    for key in ("request_id", "agent", "model"):
+    for key in ("request_id", "agent", "model", "action", "message_id", "call_id", "text"):
         if key in data and not isinstance(data[key], str):
             raise ProtocolError(f"{key} must be a string")
+    if kind == "action":
+        check_well_formed(data.get("text", ""), what="the action's text")
+    if "seen" in data and (not isinstance(data["seen"], int) or isinstance(data["seen"], bool)):
+        raise ProtocolError("seen must be an integer")
     return data  # type: ignore[return-value]  # checked above

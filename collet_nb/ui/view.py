@@ -92,6 +92,7 @@ class ConversationView(anywidget.AnyWidget):
     protocol_version = traitlets.Int(PROTOCOL_VERSION).tag(sync=True)
 
     def __init__(self, runner: SessionRunner, feed: EventFeed, message_id: str = "") -> None:
+        """Raises ConfigError when the renderer was never built (nothing is opened then)."""
         library()  # before this view's comm opens: its loader finds the renderer sooner
         super().__init__(message_id=message_id)
         self.runner = runner
@@ -131,5 +132,7 @@ class ConversationView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the session, then close the widget."""
-        self.cursor.close()
+        cursor: Cursor | None = getattr(self, "cursor", None)  # None if __init__ failed
+        if cursor is not None:
+            cursor.close()
         super().close()

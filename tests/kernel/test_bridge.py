@@ -40,6 +40,15 @@ class Sidebar:
             if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == self.comm_id
         ]
 
+    def events(self) -> list[dict]:
+        """Every event received, in the log's order (batches are numbered: no gaps, no repeats)."""
+        log: list[dict] = []
+        for d in self.received():
+            if d.get("type") == "events":
+                assert d["start"] <= len(log), "a gap in the numbering"
+                log[d["start"] :] = d["events"]
+        return log
+
     def wait(self, predicate, timeout: float = 20) -> dict:
         found: list[dict] = []
 
@@ -54,7 +63,7 @@ class Sidebar:
 def test_opening_the_comm_sends_a_versioned_status_snapshot(kernel):
     sidebar = Sidebar(kernel)
     snapshot = sidebar.wait(lambda d: d.get("type") == "status")
-    assert snapshot["protocol_version"] == 1
+    assert snapshot["protocol_version"] == 2
     assert snapshot["status"]["state"] == "idle"
     assert snapshot["status"]["provider"] == "demo"
 
@@ -62,7 +71,7 @@ def test_opening_the_comm_sends_a_versioned_status_snapshot(kernel):
 def test_a_message_sent_from_the_sidebar_streams_back_as_events_and_snapshots(kernel):
     sidebar = Sidebar(kernel)
     sidebar.request(
-        {"protocol_version": 1, "type": "send", "text": "count slowly to 3", "request_id": "r1"}
+        {"protocol_version": 2, "type": "send", "text": "count slowly to 3", "request_id": "r1"}
     )
     reply = sidebar.wait(lambda d: d.get("type") == "reply" and d["request_id"] == "r1")
     assert (reply["ok"], reply["text"]) == (True, "sent as m1")
@@ -73,22 +82,18 @@ def test_a_message_sent_from_the_sidebar_streams_back_as_events_and_snapshots(ke
             and [m["state"] for m in d["status"]["messages"]] == ["answered"]
         )
     )
-    deltas = [
-        d["event"]["text"]
-        for d in sidebar.received()
-        if d.get("type") == "event" and d["event"]["type"] == "text_delta"
-    ]
+    deltas = [e["text"] for e in sidebar.events() if e["type"] == "text_delta"]
     assert "".join(deltas).startswith("Counting slowly")
 
 
 def test_commands_from_the_sidebar_use_the_same_calls_as_the_buttons(kernel):
     sidebar = Sidebar(kernel)
     sidebar.request(
-        {"protocol_version": 1, "type": "command", "text": "/approval manual", "request_id": "a"}
+        {"protocol_version": 2, "type": "command", "text": "/approval manual", "request_id": "a"}
     )
     assert sidebar.wait(lambda d: d.get("request_id") == "a")["text"] == "approval manual"
     sidebar.request(
-        {"protocol_version": 1, "type": "command", "text": "/approve", "request_id": "b"}
+        {"protocol_version": 2, "type": "command", "text": "/approve", "request_id": "b"}
     )
     reply = sidebar.wait(lambda d: d.get("request_id") == "b")
     assert reply["ok"] is False
@@ -100,13 +105,12 @@ def test_a_tool_allowed_from_the_sidebar_is_recorded_as_decided_by_the_sidebar(k
     reply, _ = kernel.execute("%%collet\nwrite a hello world script")
     assert reply["status"] == "ok"
     kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
-    sidebar.request({"protocol_version": 1, "type": "command", "text": "/allow", "request_id": "a"})
+    sidebar.request({"protocol_version": 2, "type": "command", "text": "/allow", "request_id": "a"})
     assert sidebar.wait(lambda d: d.get("request_id") == "a")["ok"] is True
-    resolved = sidebar.wait(
-        lambda d: d.get("type") == "event" and d["event"]["type"] == "approval_resolved"
-    )
-    assert resolved["event"]["by"] == "sidebar"
-    assert resolved["event"]["name"] == "file_write"
+    kernel.wait_for(lambda: any(e["type"] == "approval_resolved" for e in sidebar.events()))
+    resolved = next(e for e in sidebar.events() if e["type"] == "approval_resolved")
+    assert resolved["by"] == "sidebar"
+    assert resolved["name"] == "file_write"
 
 
 @pytest.mark.parametrize(
@@ -115,9 +119,9 @@ def test_a_tool_allowed_from_the_sidebar_is_recorded_as_decided_by_the_sidebar(k
         ("not an object", "JSON object"),
         ({"type": "send", "text": "x"}, "protocol_version"),
         ({"protocol_version": 99, "type": "hello"}, "protocol_version 99"),
-        ({"protocol_version": 1, "type": "explode"}, "unknown message type"),
-        ({"protocol_version": 1, "type": "send"}, "needs a text"),
-        ({"protocol_version": 1, "type": "command", "text": "/nope"}, "unknown command"),
+        ({"protocol_version": 2, "type": "explode"}, "unknown message type"),
+        ({"protocol_version": 2, "type": "send"}, "needs a text"),
+        ({"protocol_version": 2, "type": "command", "text": "/nope"}, "unknown command"),
     ],
 )
 def test_malformed_requests_get_an_error_reply_and_the_kernel_keeps_working(kernel, data, error):
@@ -128,3 +132,32 @@ def test_malformed_requests_get_an_error_reply_and_the_kernel_keeps_working(kern
     assert error in reply["text"]
     reply, outputs = kernel.execute("print('still fine')")
     assert kernel.text(outputs) == "still fine\n"
+
+
+def test_a_sidebar_that_opens_late_gets_the_whole_conversation_then_only_what_is_new(kernel):
+    reply, _ = kernel.execute("%collet count slowly to 3\n%collet /wait 30")
+    assert reply["status"] == "ok"
+    sidebar = Sidebar(kernel)  # a page reload: a new comm
+    sidebar.request({"protocol_version": 2, "type": "hello", "seen": 0, "request_id": "h"})
+    sidebar.wait(lambda d: d.get("request_id") == "h")
+    log = sidebar.events()
+    assert "".join(e["text"] for e in log if e["type"] == "text_delta").startswith("Counting")
+    assert [e["status"] for e in log if e["type"] == "message_status"][-1] == "answered"
+    sidebar.request({"protocol_version": 2, "type": "hello", "seen": len(log), "request_id": "i"})
+    sidebar.wait(lambda d: d.get("request_id") == "i")
+    assert sidebar.events() == log  # nothing sent twice past what it has seen
+
+
+def test_an_allow_action_from_the_sidebar_names_the_call_it_decides(kernel):
+    sidebar = Sidebar(kernel)
+    kernel.execute("%%collet\nwrite a hello world script")
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
+    call_id = kernel.eval("collet_nb.status()['pending_tools'][0]['call_id']")
+    action = {"protocol_version": 2, "type": "action", "action": "allow_once",
+              "message_id": "m1", "call_id": call_id, "request_id": "a"}  # fmt: skip
+    sidebar.request(action)
+    assert sidebar.wait(lambda d: d.get("request_id") == "a")["text"] == "allowed"
+    sidebar.request({**action, "request_id": "b"})  # a second click, after the decision
+    again = sidebar.wait(lambda d: d.get("request_id") == "b")
+    assert again["ok"] is True
+    assert again["text"].startswith("nothing waits: m1's file_write was allowed once by sidebar")

@@ -38,27 +38,43 @@ def wait_states(kernel, expected: list[str], timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def click(kernel, description: str, *, nth_latest: int = 1) -> None:
-    """Click a Button the way a browser does: a custom comm message to its model."""
-    buttons = [
+def view_comm(kernel, message_id: str) -> str:
+    """The comm of the live view a cell shows for ``message_id``."""
+    views = [
         m["content"]["comm_id"]
         for m in kernel.messages
         if m["msg_type"] == "comm_open"
-        and m["content"]["data"].get("state", {}).get("description") == description
+        and m["content"]["data"]
+        .get("state", {})
+        .get("_anywidget_id", "")
+        .endswith("ConversationView")
+        and m["content"]["data"]["state"].get("message_id") == message_id
     ]
-    assert buttons, f"no {description!r} button was shown"
-    comm_id = buttons[-nth_latest]
+    assert views, f"no live view of {message_id} was shown"
+    return views[-1]
+
+
+def to_view(kernel, message_id: str, content: dict) -> None:
+    """A custom message from the browser to a view's model, as anywidget sends it."""
+    content = {"protocol_version": 2, **content}
+    data = {"method": "custom", "content": content}
     msg = kernel.kc.session.msg(
-        "comm_msg",
-        {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}},
+        "comm_msg", {"comm_id": view_comm(kernel, message_id), "data": data}
     )
     kernel.kc.shell_channel.send(msg)
+
+
+def click(kernel, action: str, *, message_id: str = "m1", **extra) -> None:
+    """Press a button of a message's view (allow_once, approve, cancel …)."""
+    to_view(kernel, message_id, {"type": "action", "action": action, "message_id": message_id,
+                                 "request_id": action, **extra})  # fmt: skip
 
 
 def test_a_collet_cell_returns_before_the_answer_ends_and_the_view_keeps_updating(kernel):
     reply, _ = kernel.execute("%%collet\ncount slowly to ten")
     assert reply["status"] == "ok"
     assert kernel.eval("collet_nb.status()['state']") == "running"
+    to_view(kernel, "m1", {"type": "sync", "seen": 0})  # the browser rendered it
     mark = len(kernel.messages)
     # A later cell runs while the agent works.
     reply, outputs = kernel.execute("print(6 * 7)")
@@ -89,7 +105,8 @@ def test_clicking_allow_runs_the_tool_calls_and_the_file_appears(kernel, tmp_pat
     for tool in ("file_write", "bash"):
         kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
         assert kernel.eval("collet_nb.status()['pending_tools'][0]['name']") == tool
-        click(kernel, "Allow once")
+        call_id = kernel.eval("collet_nb.status()['pending_tools'][0]['call_id']")
+        click(kernel, "allow_once", call_id=call_id)
         kernel.wait_for(lambda: kernel.eval("collet_nb.status()['pending_tools']") == [])
     wait_states(kernel, ["answered"])
     assert (tmp_path / "hello.py").read_text() == 'print("Hello, world!")\n'
@@ -100,7 +117,7 @@ def test_clicking_approve_carries_out_the_architects_plan(kernel):
     assert reply["status"] == "ok"
     kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
     assert kernel.eval("collet_nb.status()['pending_plan']")
-    click(kernel, "Approve")
+    click(kernel, "approve")
     wait_states(kernel, ["answered", "answered"])
     assert kernel.eval("collet_nb.status()['pending_plan']") is None
 
@@ -120,7 +137,7 @@ def test_clicking_cancel_stops_the_turn(kernel):
     reply, _ = kernel.execute("%%collet\ncount slowly to ten")
     assert reply["status"] == "ok"
     kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "running")
-    click(kernel, "Cancel")
+    click(kernel, "cancel")
     wait_states(kernel, ["cancelled"], timeout=5)
     assert kernel.eval("collet_nb.status()['state']") == "idle"
 

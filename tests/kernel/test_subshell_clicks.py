@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.kernel.test_notebook import wait_states
+from tests.kernel.test_notebook import view_comm, wait_states
 from tests.support.kernel import KernelHarness
 
 pytestmark = pytest.mark.kernel
@@ -53,24 +53,16 @@ def send_on(kernel, subshell_id: str, msg_type: str, content: dict) -> None:
     kernel.kc.shell_channel.send(msg)
 
 
-def button(kernel, description: str) -> str:
-    ids = [
-        m["content"]["comm_id"]
-        for m in kernel.messages
-        if m["msg_type"] == "comm_open"
-        and m["content"]["data"].get("state", {}).get("description") == description
-    ]
-    assert ids, f"no {description!r} button"
-    return ids[-1]
-
-
 def test_allow_clicked_over_a_subshell_runs_the_tool_without_another_cell(kernel, tmp_path):
     reply, _ = kernel.execute("%%collet\nwrite a hello world script")
     assert reply["status"] == "ok"
     kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_approval")
     sid = subshell(kernel)
-    content = {"method": "custom", "content": {"event": "click"}}
-    send_on(kernel, sid, "comm_msg", {"comm_id": button(kernel, "Allow once"), "data": content})
+    call_id = kernel.eval("collet_nb.status()['pending_tools'][0]['call_id']")
+    action = {"protocol_version": 2, "type": "action", "action": "allow_once",
+              "message_id": "m1", "call_id": call_id}  # fmt: skip
+    content = {"method": "custom", "content": action}
+    send_on(kernel, sid, "comm_msg", {"comm_id": view_comm(kernel, "m1"), "data": content})
     # No cell runs meanwhile: only the main loop waking up can write the file.
     deadline = time.monotonic() + 10
     while not (tmp_path / "hello.py").exists():
@@ -95,7 +87,7 @@ def test_a_sidebar_send_over_a_subshell_is_answered_without_another_cell(kernel)
         "comm_open",
         {"comm_id": comm_id, "target_name": "collet", "data": {}},
     )
-    data = {"protocol_version": 1, "type": "send", "text": "count to three", "request_id": "r1"}
+    data = {"protocol_version": 2, "type": "send", "text": "count to three", "request_id": "r1"}
     send_on(kernel, sid, "comm_msg", {"comm_id": comm_id, "data": data})
 
     def answered() -> bool:

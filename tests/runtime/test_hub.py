@@ -300,7 +300,7 @@ def test_a_command_that_finds_a_decision_made_says_who_made_it_in_one_calm_line(
     assert state == "answered"
     for line in said:
         assert re.fullmatch(
-            r"nothing waits: m1's file_write was allowed by button at \d\d:\d\d", line
+            r"nothing waits: m1's file_write was allowed once by button at \d\d:\d\d", line
         )
 
 

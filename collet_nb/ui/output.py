@@ -1,0 +1,123 @@
+"""The output of one ``%collet`` message: its live view while anything in it can still
+change, and its static transcript for readers without the kernel; one display, updated in
+place (a display id), so a save or an nbclient run keeps the latest.
+
+While the message (or a follow-up: its retry, its approved plan) runs, the output holds the
+live view and a one-line Markdown placeholder; after each decision the Markdown is the
+transcript so far; when everything has ended it is the transcript alone. A front end that
+finds the widget's model gone (a reopened notebook) would say "model not found" rather than
+fall back, so the output ends on the static form.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from IPython import get_ipython
+from IPython.display import display, update_display
+
+from collet_nb.errors import ConfigError
+from collet_nb.ui.transcript import Transcript, placeholder
+from collet_nb.ui.view import ConversationView
+
+if TYPE_CHECKING:
+    from collet_nb.runtime.runner import SessionRunner
+    from collet_nb.ui.feed import EventFeed
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_SAID: list[str] = []  # the missing-renderer note, once per kernel
+# After these, what a reader without the kernel sees is brought up to date.
+DECISIONS = {"approval_resolved", "plan_resolved"}
+
+
+class MessageOutput:
+    """Shows one message in the cell that sent it, and keeps its saved form current."""
+
+    def __init__(self, runner: SessionRunner, feed: EventFeed, message_id: str) -> None:
+        self.message_id = message_id
+        self.view: ConversationView | None = None
+        try:
+            self.view = ConversationView(runner, feed, message_id)
+        except ConfigError as exc:  # no renderer built: the transcript alone, said once
+            if not _SAID:
+                _SAID.append(str(exc))
+                print(f"collet: {exc}; showing the transcript only", file=sys.stderr)
+        self.transcript = Transcript()
+        self.display_id = f"collet-{message_id}-{uuid.uuid4().hex[:12]}"
+        self.live = self.view is not None
+        # The transcript follows at once (no front end to wait for); its updates go out only
+        # at decisions and at the end, never per token.
+        self.cursor = feed.cursor(self._on_events, message_id)
+
+    def show(self) -> None:
+        """Display it (in the running cell) and start following."""
+        display(self._bundle(placeholder(self.message_id)), raw=True, display_id=self.display_id)
+        self.cursor.sync(0)
+
+    def _bundle(self, markdown: str) -> dict[str, Any]:
+        bundle: dict[str, Any] = {
+            "text/markdown": markdown,
+            "text/plain": f"collet: {self.message_id} (the transcript is in the Markdown form)",
+        }
+        if self.live and self.view is not None:
+            bundle[WIDGET_MIME] = {
+                "version_major": 2,
+                "version_minor": 1,
+                "model_id": self.view.model_id,
+            }
+        return bundle
+
+    def _on_events(self, _start: int, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.transcript.add(event)
+        if self.transcript.ended():
+            self._end()
+        elif any(e.get("type") in DECISIONS for e in events):
+            self._update(self.transcript.markdown())
+
+    def _update(self, markdown: str) -> None:
+        publish_update(self._bundle(markdown), self.display_id)
+
+    def _end(self) -> None:
+        """Everything ended: the output becomes the transcript alone; the widget goes."""
+        self.live = False
+        self._update(self.transcript.markdown())
+        self.cursor.close()
+        if self.view is not None:
+            self.view.close()
+            self.view = None
+
+
+def latest_parent(kernel: Any) -> dict[str, Any] | None:
+    """The request the kernel handles now (or last): a display update sent from a background
+    task goes to that cell, as a front end or nbclient running it expects. ipykernel 7 keeps
+    a task's parent in a context variable (the cell that started the task); the latest one
+    lives in the context of its last request."""
+    context, var = getattr(kernel, "_shell_context", None), getattr(kernel, "_shell_parent", None)
+    if context is not None and var is not None:
+        try:
+            parent: dict[str, Any] = context[var]
+            return parent
+        except KeyError:
+            pass
+    get_parent = getattr(kernel, "get_parent", None)
+    return get_parent("shell") if callable(get_parent) else None
+
+
+def publish_update(bundle: dict[str, Any], display_id: str) -> None:
+    """``update_display`` parented to the latest request (outside a kernel: as IPython does)."""
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    pub = getattr(shell, "display_pub", None)
+    parent = latest_parent(kernel) if kernel is not None else None
+    if not parent or pub is None or getattr(pub, "session", None) is None:
+        update_display(bundle, raw=True, display_id=display_id)
+        return
+    from ipykernel.jsonutil import json_clean
+
+    content = {"data": bundle, "metadata": {}, "transient": {"display_id": display_id}}
+    pub.session.send(
+        pub.pub_socket, "update_display_data", json_clean(content), parent=parent, ident=pub.topic
+    )

@@ -1,0 +1,228 @@
+"""The static transcript of a message: Markdown that every reader shows without a kernel or
+widget state (JupyterLab and Notebook 7 after reopening, nbconvert, VS Code, GitHub).
+
+Built from the same event dicts the live view reads (a cursor's events: the message and its
+follow-ups), in the order things happened: the message, the answer, each tool call with its
+arguments and a short result (long ones folded in ``<details>``), each decision with who made
+it, when and why, the plan and its decision, the final state, and what to do after a failure.
+No scripts and no styles: only Markdown and the ``details``/``summary`` tags sanitizers keep.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULT_CHARS = 600  # a result longer than this is folded
+FOLD_LINES = 12  # a code block longer than this is folded
+VERDICTS = {"allow_once": "allowed once", "allow_session": "allowed for the session",
+            "deny": "denied"}  # fmt: skip
+ENDINGS = {"answered", "failed", "cancelled"}
+
+
+@dataclass(kw_only=True)
+class _Message:
+    """What the transcript says of one message, as its events arrive."""
+
+    id: str
+    text: str = ""
+    status: str = "queued"
+    error: str | None = None
+    retried_by: str = ""
+    parts: list[str] = field(default_factory=list)  # Markdown blocks, in order
+    answer: str = ""  # the answer text not yet put in ``parts``
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _when(at: Any) -> str:
+    return time.strftime("%H:%M", time.localtime(at)) if isinstance(at, int | float) and at else ""
+
+
+def _fence(text: str, language: str = "") -> str:
+    """``text`` in a code fence longer than any backtick run inside it."""
+    ticks = "`" * max(3, _longest_backticks(text) + 1)
+    return f"{ticks}{language}\n{text.rstrip()}\n{ticks}"
+
+
+def _longest_backticks(text: str) -> int:
+    longest = current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    return longest
+
+
+def _fold(summary: str, body: str, *, open_: bool = False) -> str:
+    return (
+        f"<details{' open' if open_ else ''}><summary>{_escape(summary)}</summary>\n\n"
+        f"{body}\n\n</details>"
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: str, language: str, summary: str) -> str:
+    block = _fence(text, language)
+    return _fold(summary, block) if text.count("\n") >= FOLD_LINES else f"{summary}\n\n{block}"
+
+
+def _write_block(name: str, preview: dict[str, Any]) -> str:
+    verb = "overwrites" if preview.get("exists") else "creates"
+    head = f"**{name}** `{preview.get('path', '')}` — {verb} ({preview.get('size', 0):,} bytes)"
+    if preview.get("diff"):
+        return _code(str(preview["diff"]), "diff", head)
+    return _code(str(preview.get("content", "")), str(preview.get("language", "")), head)
+
+
+def _edit_block(name: str, preview: dict[str, Any]) -> str:
+    head = f"**{name}** `{preview.get('path', '')}`"
+    if preview.get("problem"):
+        return f"{head} — will fail: {preview['problem']}"
+    return _code(str(preview.get("diff", "")), "diff", head)
+
+
+def _bash_block(_name: str, preview: dict[str, Any]) -> str:
+    head = f"**bash** in `{preview.get('cwd', '')}` (timeout {preview.get('timeout', 0):g} s)"
+    return f"{head}\n\n{_fence(str(preview.get('command', '')), 'bash')}"
+
+
+def _mcp_block(name: str, preview: dict[str, Any]) -> str:
+    ro = " (read-only)" if preview.get("read_only") else ""
+    head = f"**{preview.get('tool', name)}** on MCP server `{preview.get('server', '')}`{ro}"
+    args = json.dumps(preview.get("arguments", {}), ensure_ascii=False, indent=1)
+    return f"{head}\n\n{_fence(args, 'json')}"
+
+
+_BLOCKS = {"file_write": _write_block, "file_edit": _edit_block, "bash": _bash_block,
+           "mcp": _mcp_block}  # fmt: skip
+
+
+def _call_block(name: str, arguments: str, preview: dict[str, Any]) -> str:
+    """A tool call as a reader judges it: what it does, not its JSON."""
+    block = _BLOCKS.get(str(preview.get("kind")))
+    if block is not None:
+        return block(name, preview)
+    try:
+        shown = json.dumps(json.loads(arguments or "{}"), ensure_ascii=False, indent=1)
+    except ValueError:
+        shown = arguments
+    return _code(shown, "json", f"**{name}**")
+
+
+def _result_block(content: str, is_error: bool) -> str:
+    label = "error" if is_error else "result"
+    if len(content) <= RESULT_CHARS and content.count("\n") < FOLD_LINES:
+        return f"{label}:\n\n{_fence(content)}" if content else f"{label}: (empty)"
+    size = f"{len(content):,} chars"
+    return _fold(f"{label} ({size})", _fence(content))
+
+
+class Transcript:
+    """Follows one cursor's events and says them as Markdown."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, _Message] = {}
+        self.order: list[str] = []
+
+    def _message(self, message_id: str) -> _Message:
+        if message_id not in self.messages:
+            self.messages[message_id] = _Message(id=message_id)
+            self.order.append(message_id)
+        return self.messages[message_id]
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Take one event (the feed's dict form)."""
+        kind = event.get("type")
+        mid = event.get("message_id") or ""
+        if not mid:
+            return
+        m = self._message(mid)
+        if kind == "message_state":
+            m.text = m.text or str(event.get("text") or "")
+        elif kind == "message_status":
+            m.status = str(event.get("status"))
+            m.error = event.get("error")
+            m.retried_by = str(event.get("retried_by") or "")
+        elif kind == "text_delta":
+            m.answer += str(event.get("text", ""))
+        elif kind == "answer_reset":
+            m.answer = ""
+        else:
+            self._block(m, kind, event)
+
+    def _flush_answer(self, m: _Message) -> None:
+        if m.answer.strip():
+            m.parts.append(m.answer.strip())
+        m.answer = ""
+
+    def _block(self, m: _Message, kind: Any, event: dict[str, Any]) -> None:
+        if kind == "tool_call":
+            self._flush_answer(m)
+            m.parts.append(
+                _call_block(str(event["name"]), str(event.get("arguments", "")),
+                            event.get("preview") or {})
+            )  # fmt: skip
+        elif kind == "approval_resolved":
+            verdict = VERDICTS.get(str(event.get("decision")), str(event.get("decision")))
+            who = f" by {event['by']}" if event.get("by") else ""
+            when = f" at {_when(event.get('at'))}" if _when(event.get("at")) else ""
+            why = f": {event['reason']}" if event.get("reason") else ""
+            m.parts.append(f"> **{event.get('name', 'the call')}** {verdict}{who}{when}{why}")
+        elif kind == "tool_result":
+            m.parts.append(
+                _result_block(str(event.get("content", "")), bool(event.get("is_error")))
+            )
+        elif kind == "plan_ready":
+            self._flush_answer(m)  # the plan is the architect's answer
+        elif kind == "plan_resolved":
+            verdict = "approved" if event.get("approved") else "rejected"
+            who = f" by {event['by']}" if event.get("by") else ""
+            when = f" at {_when(event.get('at'))}" if _when(event.get("at")) else ""
+            note = f" — {'note' if event.get('approved') else 'reason'}: {event['note']}" if (
+                event.get("note")) else ""  # fmt: skip
+            follow = f"; carried out as {event['follow_up']}" if event.get("follow_up") else ""
+            m.parts.append(f"> **plan {verdict}**{who}{when}{note}{follow}")
+        elif kind == "notice":
+            m.parts.append(f"*{event.get('text', '')}*")
+
+    def markdown(self) -> str:
+        """The whole transcript so far."""
+        blocks = []
+        for mid in self.order:
+            m = self.messages[mid]
+            quoted = "\n".join(f"> {line}" for line in (m.text or "(no text)").splitlines())
+            blocks.append(f"**{mid}** · you asked:\n\n{quoted}")
+            blocks.extend(m.parts)
+            if m.answer.strip():
+                blocks.append(m.answer.strip())
+            blocks.append(self._ending(m))
+        return "\n\n".join(blocks) + "\n"
+
+    @staticmethod
+    def _ending(m: _Message) -> str:
+        if m.status == "failed":
+            retry = (
+                f"retried as {m.retried_by}" if m.retried_by else "`%collet /retry` sends it again"
+            )
+            return f"**{m.id} failed**: {m.error or 'no reason given'} — {retry}"
+        if m.status in ENDINGS:
+            why = f": {m.error}" if m.error and m.status == "cancelled" else ""
+            return f"*{m.id} {m.status}{why}*"
+        waiting = m.status.replace("_", " ")
+        return (
+            f"*{m.id} is {waiting}: this saved view shows it as it was; run the notebook "
+            "with its kernel to see it live*"
+        )
+
+    def ended(self) -> bool:
+        """Whether every message here has ended and no plan or call waits."""
+        return bool(self.order) and all(self.messages[mid].status in ENDINGS for mid in self.order)
+
+
+def placeholder(message_id: str) -> str:
+    """What a reader without the kernel sees while the message has not ended."""
+    return f"*collet: {message_id} is running; its transcript appears here when it ends*\n"
