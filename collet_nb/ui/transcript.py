@@ -11,6 +11,7 @@ No scripts and no styles: only Markdown and the ``details``/``summary`` tags san
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,37 @@ def _fold(summary: str, body: str, *, open_: bool = False) -> str:
         f"<details{' open' if open_ else ''}><summary>{_escape(summary)}</summary>\n\n"
         f"{body}\n\n</details>"
     )
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def safe_markdown(text: str) -> str:
+    """The model's Markdown with raw HTML tags made text (``<`` → ``&lt;``), outside code: an
+    answer must not carry a script or a style into an exported page."""
+    out: list[str] = []
+    fence = ""
+    for line in text.splitlines(keepends=True):
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = ""
+            out.append(line)
+            continue
+        if opened:
+            fence = opened.group(1)
+            out.append(line)
+            continue
+        pieces, last = [], 0
+        for span in _CODE_SPAN.finditer(line):
+            pieces.append(_TAG.sub("&lt;", line[last : span.start()]))
+            pieces.append(span.group(0))
+            last = span.end()
+        pieces.append(_TAG.sub("&lt;", line[last:]))
+        out.append("".join(pieces))
+    return "".join(out)
 
 
 def _escape(text: str) -> str:
@@ -156,7 +188,7 @@ class Transcript:
 
     def _flush_answer(self, m: _Message) -> None:
         if m.answer.strip():
-            m.parts.append(m.answer.strip())
+            m.parts.append(safe_markdown(m.answer.strip()))
         m.answer = ""
 
     def _block(self, m: _Message, kind: Any, event: dict[str, Any]) -> None:
@@ -198,7 +230,7 @@ class Transcript:
             blocks.append(f"**{mid}** · you asked:\n\n{quoted}")
             blocks.extend(m.parts)
             if m.answer.strip():
-                blocks.append(m.answer.strip())
+                blocks.append(safe_markdown(m.answer.strip()))
             blocks.append(self._ending(m))
         return "\n\n".join(blocks) + "\n"
 
