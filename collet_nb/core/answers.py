@@ -8,7 +8,7 @@ again: same project, agent, provider, model and text, same answer.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from collet_nb.core.chat import ChatMessage
@@ -29,12 +29,18 @@ class SavedAnswer:
         session_id: the session that produced it.
         message_id: the message within that session.
         at: wall time it was answered.
+        decisions: the approval decisions of its tool calls (``approval_resolved`` event
+            dicts): a replay shows who allowed what, as the first run did.
+        files: the files its turn wrote, and the SHA-256 of each as the turn left it ("" when
+            it was gone): a replay says which are missing or changed since.
     """
 
     messages: tuple[ChatMessage, ...]
     session_id: str
     message_id: str
     at: float
+    decisions: tuple[dict[str, Any], ...] = ()
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -43,7 +49,9 @@ class SavedAnswer:
             "session_id": self.session_id,
             "message_id": self.message_id,
             "at": self.at,
-            "version": 1,
+            "decisions": list(self.decisions),
+            "files": dict(self.files),
+            "version": 2,
         }
 
     @classmethod
@@ -58,7 +66,28 @@ class SavedAnswer:
             session_id=str(data["session_id"]),
             message_id=str(data["message_id"]),
             at=float(data["at"]),
+            decisions=tuple(d for d in data.get("decisions", ()) if isinstance(d, dict)),
+            files={str(k): str(v) for k, v in dict(data.get("files") or {}).items()},
         )
+
+
+WRITERS = ("file_write", "file_edit")
+
+
+def written_paths(messages: tuple[ChatMessage, ...]) -> list[str]:
+    """The paths the turn's file tools were asked to write, in order, once each."""
+    paths: list[str] = []
+    for message in messages:
+        for call in message.tool_calls:
+            if call.name not in WRITERS:
+                continue
+            try:
+                path = call.parsed_arguments().get("path")
+            except ValueError:
+                continue
+            if isinstance(path, str) and path and path not in paths:
+                paths.append(path)
+    return paths
 
 
 class AnswerStore(Protocol):

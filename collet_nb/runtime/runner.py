@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
-from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key
+from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key, written_paths
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec
 from collet_nb.core.events import (
     AnswerReset,
@@ -172,6 +174,8 @@ class SessionRunner:
         # The last decision on a tool call and on a plan, with its wall time: a command that
         # finds nothing left to decide says who decided it instead.
         self.last_decided: dict[str, tuple[ApprovalResolved | PlanResolved, float]] = {}
+        # Each running message's decisions, saved with a cell's answer (a replay shows them).
+        self._decisions: dict[str, list[dict[str, Any]]] = {}
         self._listeners: list[Listener] = []
         self._drain_task: asyncio.Task[None] | None = None
         self._turn_task: asyncio.Task[None] | None = None
@@ -227,6 +231,7 @@ class SessionRunner:
             self.record({"kind": "event", "event": record})
         if isinstance(event, ApprovalResolved):
             self.last_decided["tool"] = (event, self.clock.wall())
+            self._decisions.setdefault(event.message_id, []).append(event.to_dict())
         elif isinstance(event, PlanResolved):
             self.last_decided["plan"] = (event, self.clock.wall())
         self._deliver(event)
@@ -319,6 +324,8 @@ class SessionRunner:
     def _move(self, message_id: str, state: MessageState, error: str | None = None) -> None:
         error = self.redactor.text(error) if error else error
         msg = self.session.messages.move(message_id, state, error=error)
+        if state.terminal:
+            self._decisions.pop(message_id, None)  # saved with its answer by now, if ever
         self.record({"kind": "state", "id": msg.id, "state": state.value, "error": error})
         self.emit(MessageStateChanged(message_id=msg.id, state=state.value, error=error))
 
@@ -696,11 +703,14 @@ class SessionRunner:
         """Save a cell's answer for a later re-run (not when compaction moved the context)."""
         if msg.cell_key is None or self.answers is None or loop.compacted:
             return
+        messages = tuple(self.session.context.messages[checkpoint:])
         answer = SavedAnswer(
-            messages=tuple(self.session.context.messages[checkpoint:]),
+            messages=messages,
             session_id=self.session.session_id,
             message_id=msg.id,
             at=self.clock.wall(),
+            decisions=tuple(self._decisions.pop(msg.id, ())),
+            files={p: self._fingerprint(p) for p in written_paths(messages)},
         )
         try:
             self.answers.put(msg.cell_key, answer)
@@ -748,18 +758,44 @@ class SessionRunner:
         session.last_notified_at = self.clock.monotonic()
         session.move(SessionState.AWAITING_PLAN)
 
+    def _fingerprint(self, path: str) -> str:
+        """SHA-256 of a file the turn wrote, as it is now ("" when missing or unreadable)."""
+        target = Path(self.session.project_dir, path).expanduser()
+        try:
+            return hashlib.sha256(target.read_bytes()).hexdigest()
+        except OSError:
+            return ""
+
+    def _drifted(self, saved: SavedAnswer) -> str:
+        """Which files the saved turn wrote are missing or changed now ("" when none)."""
+        missing = [p for p, h in saved.files.items() if h and not self._fingerprint(p)]
+        changed = [
+            p
+            for p, h in saved.files.items()
+            if h and p not in missing and self._fingerprint(p) != h
+        ]
+        said = []
+        if missing:
+            said.append(f"missing since: {', '.join(missing)}")
+        if changed:
+            said.append(f"changed since: {', '.join(changed)}")
+        return "; ".join(said)
+
     def _replay(self, msg: UserMessage, saved: SavedAnswer) -> None:
         """Show a cell's saved answer again, and put it in the context: no model, no tools."""
         mid, ctx = msg.id, self.session.context
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.at))
+        drift = self._drifted(saved)
         self.emit(
             Notice(
                 message_id=mid,
                 text=f"replayed the answer saved on {when}: no model call and no tool run; "
-                "`%%collet --rerun` asks the model again",
-                level="info",
+                + (f"the files it wrote are not as it left them ({drift}): " if drift else "")
+                + "`%%collet --rerun` asks the model again",
+                level="warning" if drift else "info",
             )
         )
+        decided = {d.get("call_id"): d for d in saved.decisions}
         results = {m.tool_call_id: m for m in saved.messages if m.role == "tool"}
         for message in saved.messages:
             ctx.append(message)
@@ -773,6 +809,20 @@ class SessionRunner:
                         message_id=mid, call_id=call.id, name=call.name, arguments=call.arguments
                     )
                 )
+                decision = decided.get(call.id)
+                if decision is not None:  # who allowed it the first time, and when
+                    self.emit(
+                        ApprovalResolved(
+                            message_id=mid,
+                            call_id=call.id,
+                            decision=str(decision.get("decision", "")),
+                            reason=str(decision.get("reason", "")),
+                            by=str(decision.get("by", "")),
+                            at=float(decision.get("at") or 0.0),
+                            name=call.name,
+                            arguments=call.arguments,
+                        )
+                    )
                 result = results.get(call.id)
                 if result is not None:
                     self.emit(

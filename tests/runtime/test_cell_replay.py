@@ -127,3 +127,52 @@ def test_a_replayed_architect_cell_waits_for_its_plan_decision_again(tmp_path):
     assert (state, plan) == ("awaiting_plan", "1. read\n2. write")
     assert states == ["answered", "answered"]
     assert requests == 1  # the plan was replayed; carrying it out is a new (plain) message
+
+
+def test_a_replay_says_which_written_files_are_missing_or_changed_and_who_allowed_the_calls(
+    tmp_path,
+):
+    from collet_nb.core.events import ApprovalResolved
+
+    def write_two(request):
+        if answered_tools(request) == 0:
+            return [
+                call("file_write", {"path": "a.txt", "content": "A\n"}, call_id="w1"),
+                call("file_write", {"path": "b.txt", "content": "B\n"}, call_id="w2"),
+            ]
+        return text("both written")
+
+    def run(allow: bool):
+        hub = make_hub(tmp_path, approval="auto")
+        hub.provider_factory = lambda _s: FunctionModel(write_two)
+
+        async def main():
+            runner = hub.runner(NB)
+            events = []
+            runner.subscribe(events.append)
+            runner.send("write two files", cell=True)
+            for _ in range(2 if allow else 0):
+                await runner.wait_idle(10)
+                runner.allow(by="button")
+            await runner.wait_idle(10)
+            await hub.aclose()
+            return events
+
+        return asyncio.run(main())
+
+    run(allow=True)
+    project = tmp_path / "project"
+    (project / "a.txt").unlink()
+    (project / "b.txt").write_text("edited by hand\n")
+    events = run(allow=False)  # a replay: nothing asks
+    (notice,) = shown(events, Notice)
+    assert "missing since: a.txt" in notice.text
+    assert "changed since: b.txt" in notice.text
+    assert "`%%collet --rerun` asks the model again" in notice.text
+    assert notice.level == "warning"
+    decided = shown(events, ApprovalResolved)
+    assert [(d.name, d.by, d.decision) for d in decided] == [
+        ("file_write", "button", "allow_once"),
+        ("file_write", "button", "allow_once"),
+    ]
+    assert all(d.at > 0 for d in decided)
