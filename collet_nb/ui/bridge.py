@@ -28,6 +28,7 @@ from collet_nb.errors import ColletError
 from collet_nb.ui.actions import act
 from collet_nb.ui.mainloop import on_main_thread
 from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION, ProtocolError, check_request
+from collet_nb.ui.transcript import Transcript
 
 if TYPE_CHECKING:
     from collet_nb.runtime.runner import SessionRunner
@@ -135,9 +136,11 @@ class Bridge:
         if kind == "action":
             return act(self.runner, dict(request), by="sidebar")
         if kind == "send":
-            msg = self.extension.runner().send(
+            runner = self.extension.runner()
+            msg = runner.send(
                 request["text"], agent=request.get("agent"), model=request.get("model")
             )
+            self._record(runner, msg.id)
             return f"sent as {msg.id}"
         outcome = self.extension.commands.run(parse_command(request["text"]), by="sidebar")
         later = outcome.later
@@ -157,6 +160,24 @@ class Bridge:
         _TASKS.add(task)
         task.add_done_callback(_TASKS.discard)
         return None
+
+    def _record(self, runner: SessionRunner, message_id: str) -> None:
+        """A message sent from the sidebar leaves a trace in the notebook too: when it has
+        ended, the sidebar gets its transcript to put in a Markdown cell."""
+        transcript = Transcript()
+
+        def follow(_start: int, events: list[dict[str, Any]]) -> None:
+            for event in events:
+                transcript.add(event)
+            if transcript.ended():
+                cursor.close()
+                self._send(
+                    {"type": "transcript", "message_id": message_id,
+                     "markdown": transcript.markdown()}
+                )  # fmt: skip
+
+        cursor = self.extension.feed(runner).cursor(follow, message_id)
+        cursor.sync(0)
 
     def _reply(self, request_id: str | None, *, ok: bool, text: str) -> None:
         text = self.extension.redactor().text(text)  # errors may quote what was configured

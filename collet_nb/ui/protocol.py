@@ -40,6 +40,16 @@ class ReplyMessage(TypedDict):
     text: str
 
 
+class TranscriptMessage(TypedDict):
+    """Kernel → sidebar: a message sent from the sidebar has ended; its static transcript, for
+    the sidebar to keep in the notebook (a Markdown cell)."""
+
+    protocol_version: int
+    type: Literal["transcript"]
+    message_id: str
+    markdown: str
+
+
 class SendRequest(TypedDict, total=False):
     """Sidebar → kernel: send a message to the session."""
 

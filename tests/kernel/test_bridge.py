@@ -161,3 +161,14 @@ def test_an_allow_action_from_the_sidebar_names_the_call_it_decides(kernel):
     again = sidebar.wait(lambda d: d.get("request_id") == "b")
     assert again["ok"] is True
     assert again["text"].startswith("nothing waits: m1's file_write was allowed once by sidebar")
+
+
+def test_a_message_sent_from_the_sidebar_hands_back_its_transcript_when_it_ends(kernel):
+    sidebar = Sidebar(kernel)
+    sidebar.request(
+        {"protocol_version": 2, "type": "send", "text": "count slowly to 3", "request_id": "r"}
+    )
+    done = sidebar.wait(lambda d: d.get("type") == "transcript", timeout=30)
+    assert done["message_id"] == "m1"
+    assert done["markdown"].startswith("**m1** · you asked:\n\n> count slowly to 3")
+    assert "*m1 answered*" in done["markdown"]
