@@ -28,7 +28,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def status() -> dict[str, Any]:
-    """The status of this notebook's session (see DESIGN.md for the keys).
+    """The status of this notebook's session (see docs/design.md for the keys).
 
     Raises:
         ColletError: when the extension is not loaded.

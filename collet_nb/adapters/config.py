@@ -1,4 +1,4 @@
-"""Loads Settings from the chain of DESIGN.md: defaults < $COLLET_HOME/config.toml <
+"""Loads Settings from the chain of docs/design.md: defaults < $COLLET_HOME/config.toml <
 <project>/.collet/config.toml < traitlets < environment (slash commands apply later, at run
 time). Secrets are read but never echoed in errors.
 """

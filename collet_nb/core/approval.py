@@ -1,5 +1,5 @@
 """Which tool calls ask the user first: a plain predicate over the mode, the tool and the
-session's "allow for session" cache (DESIGN.md, "Approval"). Scope refusals are separate:
+session's "allow for session" cache (docs/design.md, "Tools the model sees"). Scope refusals are separate:
 they hold in every mode.
 """
 

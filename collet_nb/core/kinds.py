@@ -42,7 +42,7 @@ class WorkspaceScope(_Choice):
 
 
 class ApprovalMode(_Choice):
-    """Which tool calls ask the user first (see DESIGN.md, "Approval")."""
+    """Which tool calls ask the user first (see docs/design.md, "Tools the model sees")."""
 
     YOLO = "yolo"
     AUTO = "auto"

@@ -23,7 +23,7 @@ DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5", "de
 class Settings:
     """Everything a session needs to know about its configuration.
 
-    Attributes mirror the COLLET_* environment variables of DESIGN.md.
+    Attributes mirror the COLLET_* environment variables of docs/design.md.
     """
 
     provider: str = "demo"

@@ -914,7 +914,7 @@ class SessionRunner:
     # ── status ──
 
     def status(self) -> dict[str, Any]:
-        """The ``collet_nb.status()`` dict of DESIGN.md for this session."""
+        """The ``collet_nb.status()`` dict of docs/design.md for this session."""
         s, st = self.session, self.settings
         pending = getattr(self.approver, "pending_tools", None)
         status = {
