@@ -1,6 +1,6 @@
 """Which tool calls ask the user first: a plain predicate over the mode, the tool and the
-session's "allow for session" cache (docs/design.md, "Tools the model sees"). Scope refusals are separate:
-they hold in every mode.
+session's "allow for session" cache (docs/design.md, "Tools the model sees"). Scope refusals
+are separate: they hold in every mode.
 """
 
 from __future__ import annotations
