@@ -2,10 +2,13 @@
 process so it never competes with the measured code for the GIL, and the answers it streams.
 
 Which answer a request gets depends on the last user message: ``long answer`` → the Markdown
-answer of ``--tokens`` tokens, in 14-character events ``--gap`` seconds apart; ``first token``
-→ a short answer after ``--delay`` seconds; anything else → ``ok.``
+answer of ``--tokens`` tokens, in 14-character events ``--gap`` seconds apart; ``paced
+answer`` → the same Markdown of ``--paced-tokens`` tokens, ``--paced-gap`` seconds apart (a
+real model's pace); ``first token`` → a short answer after ``--delay`` seconds; anything else
+→ ``ok.``
 
     .venv/bin/python bench/loopback.py [--tokens 10000] [--gap 0] [--delay 0.2]
+                                       [--paced-tokens 1000] [--paced-gap 0.04]
     # prints the base URL, serves until its stdin closes
 """
 
@@ -74,8 +77,17 @@ class LoopbackServer:
     Closing its stdin stops it; ``__exit__`` waits for it (and kills it after 10 s).
     """
 
-    def __init__(self, *, tokens: int, gap: float = 0.0, delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        tokens: int,
+        gap: float = 0.0,
+        delay: float = 0.2,
+        paced_tokens: int = 1000,
+        paced_gap: float = 0.04,
+    ) -> None:
         self.args = ["--tokens", str(tokens), "--gap", str(gap), "--delay", str(delay)]
+        self.args += ["--paced-tokens", str(paced_tokens), "--paced-gap", str(paced_gap)]
         self.process: subprocess.Popen[str] | None = None
         self.base_url = ""
 
@@ -121,9 +133,17 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=10_000)
     parser.add_argument("--gap", type=float, default=0.0, help="seconds between events")
     parser.add_argument("--delay", type=float, default=0.2, help="seconds before 'first token'")
+    parser.add_argument("--paced-tokens", type=int, default=1000)
+    parser.add_argument("--paced-gap", type=float, default=0.04, help="seconds between events")
     args = parser.parse_args()
     rules = [
         Rule(contains="long answer", text=make_answer(args.tokens), chunk_size=CHUNK, gap=args.gap),
+        Rule(
+            contains="paced answer",
+            text=make_answer(args.paced_tokens),
+            chunk_size=CHUNK,
+            gap=args.paced_gap,
+        ),
         Rule(contains="first token", text=FIRST_ANSWER, chunk_size=CHUNK, delay=args.delay),
         Rule(text="ok."),
     ]

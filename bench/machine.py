@@ -12,11 +12,11 @@ PACKAGES = (
     "ipykernel",
     "ipython",
     "ipywidgets",
+    "anywidget",
     "jupyter_client",
     "httpx2",
     "mcp",
     "bm25s",
-    "markdown-it-py",
 )
 
 

@@ -1,4 +1,4 @@
-"""The bench's table: one row per figure (metric, value, target, met?), and the statistics
+"""The bench's table: one row per figure (metric, value, before, target, met?), and the statistics
 every section shares (median, nearest-rank percentiles)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ class Row:
         section: the issue's item it belongs to (``"1 load"``).
         metric: what was measured.
         value: the figure, formatted with its unit.
+        before: the same figure before the change it tracks (``""`` when none was recorded).
         target: the target, as text (``""`` when there is none).
         met: whether the target is met (``None`` when there is no target or no figure).
     """
@@ -23,6 +24,7 @@ class Row:
     section: str
     metric: str
     value: str
+    before: str = ""
     target: str = ""
     met: bool | None = None
 
@@ -56,8 +58,8 @@ def _met(row: Row) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     """The rows as an aligned Markdown table (it pastes into notes and READMEs as it is)."""
-    head = ("#", "metric", "value", "target", "met?")
-    cells = [head] + [(r.section, r.metric, r.value, r.target, _met(r)) for r in rows]
+    head = ("#", "metric", "value", "before", "target", "met?")
+    cells = [head] + [(r.section, r.metric, r.value, r.before, r.target, _met(r)) for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
 
     def line(row: Sequence[str]) -> str:

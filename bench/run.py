@@ -1,13 +1,15 @@
-"""The one bench command: every figure users feel, as one table (metric, value, target, met?)
-with the machine it ran on, and all the figures as JSON.
+"""The one bench command: every figure users feel, as one table (metric, value, the figure
+before the change where one was recorded, target, met?) with the machine it ran on, and all
+the figures as JSON.
 
     .venv/bin/python bench/run.py [--quick] [--json PATH] [--only NAME,...] [--no-peers]
 
 Sections (each also runs alone: ``bench/<module>.py``): load (items 1, 8: load_ext.py),
-stream (2: stream_throughput.py), traffic (3, 4: comm_bytes.py), tools (5: tool_index.py),
-sessions (6: sessions.py), mcp (7: mcp_start.py). ``--quick`` uses tiny sizes and skips the
-peers (the smoke test); the full run takes a few minutes on 2 cores, plus about a minute the
-first time to install the peers' venvs (bench/venvs.py, cached in bench/.venvs/).
+stream (2: stream_throughput.py), cpu (3, the view layer's kernel CPU: view_cpu.py), traffic
+(3, 4: comm_bytes.py), tools (5: tool_index.py), sessions (6: sessions.py), mcp (7:
+mcp_start.py). ``--quick`` uses tiny sizes and skips the peers (the smoke test); the full run
+takes a few minutes on 2 cores, plus about a minute the first time to install the peers' venvs
+(bench/venvs.py, cached in bench/.venvs/).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bench import (  # noqa: E402
     sessions,
     stream_throughput,
     tool_index,
+    view_cpu,
 )
 from bench.report import Row, table  # noqa: E402
 
@@ -70,12 +73,20 @@ SECTIONS = (
         quick={"tokens": 300, "runs": 1, "paced_gap": 0.001},
     ),
     Section(
+        name="cpu",
+        items="3",
+        measure=view_cpu.measure,
+        rows=view_cpu.rows,
+        full={"events": 200_000, "per_window": 12, "repeats": 5, "unsynced": (2_500, 25_000)},
+        quick={"events": 20_000, "per_window": 12, "repeats": 1, "unsynced": (500, 2_000)},
+    ),
+    Section(
         name="traffic",
         items="3, 4",
         measure=comm_bytes.measure,
         rows=comm_bytes.rows,
-        full={"tokens": 10_000, "gap": 0.004, "probes": 5},
-        quick={"tokens": 300, "gap": 0.0, "probes": 1},
+        full={"tokens": 10_000, "gap": 0.004, "probes": 5, "paced_tokens": 1000, "paced_gap": 0.04},
+        quick={"tokens": 300, "gap": 0.0, "probes": 1, "paced_tokens": 100, "paced_gap": 0.01},
     ),
     Section(
         name="tools",

@@ -1,9 +1,13 @@
 """Streaming throughput of a 10,000-token answer from the loopback server (its own process):
-tokens/s through provider adapter → loop → runner (→ the cell's widget model), versus a bare
-read of the same SSE stream, as ratios (target ≥ 0.9 for the whole path).
+tokens/s through provider adapter → loop → runner (→ a cell's output), versus a bare read of
+the same SSE stream, as ratios (target ≥ 0.9 for the whole path).
 
-The widget path builds the real ``MessageView`` on a comm that serializes every message
-with the kernel session's own JSON packer (what a kernel does before the socket).
+The view path builds what a ``%%collet`` cell shows, the real ``MessageOutput``: its
+``ConversationView`` (and the renderer library) on a comm that packs every message with the
+kernel session's own JSON packer (what a kernel does before the socket), synced at once as
+a browser would, and its transcript, whose one update at the end is packed too (nothing is
+displayed). The ``+view`` µs per event include making those widgets once per turn; the view
+layer's own CPU per event is bench/view_cpu.py.
 
     .venv/bin/python bench/stream_throughput.py [--tokens 10000] [--runs 5] [--profile]
 """
@@ -123,10 +127,8 @@ class CountingComm:
         self._count(kwargs.get("data"))
 
     def _count(self, data: Any) -> None:
-        from jupyter_client.session import json_packer
-
         CountingComm.messages += 1
-        CountingComm.bytes += len(json_packer(data))
+        CountingComm.bytes += len(_json_packer()(data))
 
     def on_msg(self, callback: Callable[..., None]) -> None:
         pass
@@ -138,33 +140,48 @@ class CountingComm:
         pass
 
 
+def _pack_update(bundle: dict[str, Any], _display_id: str) -> None:
+    """The transcript's update_display_data, packed as a kernel would (and counted)."""
+    CountingComm.messages += 1
+    CountingComm.bytes += len(_json_packer()({"data": bundle, "metadata": {}}))
+
+
+def _json_packer() -> Callable[[Any], bytes]:
+    from jupyter_client.session import json_packer
+
+    return json_packer
+
+
 async def through_view(base_url: str) -> tuple[float, int]:
-    """Seconds for a whole turn into a cell's live view (the event feed and a rendered
-    ConversationView, until its last batch)."""
+    """Seconds for a whole turn into a cell's output (the event feed, a rendered
+    ConversationView and the transcript, until the output has ended), and the messages sent."""
     import comm
     import ipywidgets
 
+    from collet_nb.ui import output as output_module
     from collet_nb.ui.feed import EventFeed
-    from collet_nb.ui.view import ConversationView
 
     kernel_comm, comm.create_comm = comm.create_comm, CountingComm
+    publish, output_module.publish_update = output_module.publish_update, _pack_update
     try:
         runner = _runner(base_url)
         feed = EventFeed()
         runner.subscribe(feed.add)
         started = time.perf_counter()
         msg = runner.send(PROMPT)
-        view = ConversationView(runner, feed, msg.id)
-        view.cursor.sync(0)  # the browser rendered it
+        output = output_module.MessageOutput(runner, feed, msg.id)
+        output.cursor.sync(0)  # what show() does, without displaying
+        assert output.view is not None
+        output.view.cursor.sync(0)  # the browser rendered it
         await runner.wait_idle()
         feed.flush()
         elapsed = time.perf_counter() - started
         sent = CountingComm.messages
-        view.close()
         await runner.aclose()
         ipywidgets.Widget.close_all()
     finally:
         comm.create_comm = kernel_comm
+        output_module.publish_update = publish
     return elapsed, sent
 
 

@@ -12,8 +12,9 @@ from bench.report import Row, table
 from bench.run import Section, run
 
 ROOT = Path(__file__).resolve().parents[1]
-ITEMS = ("1 load", "2 stream", "3 traffic", "4 first token", "5 tool index", "6 sessions")
-ITEMS += ("7 MCP", "8 memory")
+ITEMS = ("1 load", "2 stream", "3 view CPU", "3 traffic", "4 first token", "5 tool index")
+ITEMS += ("6 sessions", "7 MCP", "8 memory")
+SECTIONS = {"load", "stream", "cpu", "traffic", "tools", "sessions", "mcp"}
 
 
 def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -35,14 +36,14 @@ def test_the_quick_bench_prints_a_row_for_every_item_and_writes_every_section_as
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     head = [c.strip() for c in lines[0].split("|")[1:-1]]
-    assert head == ["#", "metric", "value", "target", "met?"]
+    assert head == ["#", "metric", "value", "before", "target", "met?"]
     sections = {line.split("|")[1].strip() for line in lines if line.startswith("| ")}
     assert set(ITEMS) <= sections, sections
     assert any(line.startswith("machine: ") and "cores" in line for line in lines)
     document = json.loads(out.read_text())
     assert document["quick"] is True
     assert document["machine"]["cores"].isdigit()
-    assert set(document["sections"]) == {"load", "stream", "traffic", "tools", "sessions", "mcp"}
+    assert set(document["sections"]) == SECTIONS
     for name, section in document["sections"].items():
         assert "error" not in section["figures"], (name, section["figures"])
     assert {row["section"] for row in document["rows"]} >= set(ITEMS)
@@ -55,7 +56,11 @@ def test_the_quick_bench_prints_a_row_for_every_item_and_writes_every_section_as
     [
         ["bench/load_ext.py", "--kernels", "1", "--no-peers"],
         ["bench/stream_throughput.py", "--tokens", "200", "--runs", "1"],
-        ["bench/comm_bytes.py", "--tokens", "200", "--gap", "0", "--probes", "1"],
+        [
+            *("bench/comm_bytes.py", "--tokens", "200", "--gap", "0", "--probes", "1"),
+            *("--paced-tokens", "100", "--paced-gap", "0.01"),
+        ],
+        ["bench/view_cpu.py", "--events", "5000", "--repeats", "1", "--unsynced", "500"],
         ["bench/tool_index.py", "--tools", "100", "--queries", "10"],
         ["bench/sessions.py", "--sessions", "5", "--pool", "50"],
         ["bench/mcp_start.py", "--servers", "1", "--rounds", "1"],
@@ -98,7 +103,7 @@ def test_a_failing_section_becomes_a_row_and_the_sections_after_it_still_run():
 def test_the_table_marks_missed_targets_and_leaves_rows_without_a_target_blank():
     text = table(
         [
-            Row(section="1", metric="fast", value="5 ms", target="≤10 ms", met=True),
+            Row(section="1", metric="fast", value="5 ms", before="9 ms", target="≤10 ms", met=True),
             Row(section="2", metric="slow", value="50 ms", target="≤10 ms", met=False),
             Row(section="3", metric="info", value="7"),
         ]
@@ -106,5 +111,6 @@ def test_the_table_marks_missed_targets_and_leaves_rows_without_a_target_blank()
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1  # aligned columns
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:]]
-    assert [row[4] for row in cells] == ["yes", "NO", ""]
-    assert cells[2][3] == ""
+    assert [row[5] for row in cells] == ["yes", "NO", ""]
+    assert [row[3] for row in cells] == ["9 ms", "", ""]  # the figure before the change
+    assert cells[2][4] == ""
