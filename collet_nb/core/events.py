@@ -37,6 +37,17 @@ class Phase(StrEnum):
     IDLE = "idle"
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields of an event class, looked up once (``to_dict`` runs per streamed token)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 @dataclass(frozen=True, kw_only=True)
 class Event:
     """Base of all events: which message's turn it belongs to."""
@@ -47,9 +58,9 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, tagged with ``type``."""
         data = {"type": self.type}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            data[f.name] = value.value if isinstance(value, Enum) else value
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            data[name] = value.value if isinstance(value, Enum) else value
         return data
 
 

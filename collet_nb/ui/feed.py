@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from collet_nb.core.events import Event
 log = logging.getLogger("collet_nb")
 
 WINDOW = 0.05  # ≤ 20 batches a second while streaming
+MERGE_CHARS = 4096  # a text entry stops growing here (a log nobody reads must stay linear)
 Send = Callable[[int, list[dict[str, Any]]], None]  # (start, events) to one view
 
 
@@ -44,8 +46,11 @@ class Cursor:
         # would drop it, and a headless run (no front end) costs nothing.
         self.ready = False
         self.closed = False
-        for index in range(len(feed.entries)):
-            self.offer(index)
+        if self.ids is None:
+            self.entries = list(range(len(feed.entries)))
+        else:  # the message's own entries, and its follow-ups' (found in them), in log order
+            for index in sorted(feed.related(message_id or "")):
+                self.offer(index)
 
     def offer(self, index: int) -> None:
         """Take entry ``index`` if it belongs here (and, for a follow-up it names, that one's
@@ -96,7 +101,7 @@ class Cursor:
     def close(self) -> None:
         """Stop following the log."""
         self.closed = True
-        self.feed.cursors.discard(self)
+        self.feed.cursors.pop(self, None)
 
 
 class EventFeed:
@@ -104,21 +109,43 @@ class EventFeed:
 
     Args:
         schedule: ``call_later(delay, callback)`` of the loop (a test passes its own).
+        clock: seconds, monotonic (a test passes its own, with ``schedule``).
     """
 
-    def __init__(self, schedule: Callable[[float, Callable[[], None]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        schedule: Callable[[float, Callable[[], None]], Any] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.entries: list[dict[str, Any]] = []
-        self.cursors: set[Cursor] = set()
+        self.cursors: dict[Cursor, None] = {}  # ordered: views flush in the order they came
         self._by_message: dict[str, list[int]] = {}
         self._sealed = 0  # entries before this index were sent somewhere: never merged into
         self._call_later = schedule or _loop_call_later
+        self._clock = clock or time.monotonic
         self._timer: Any = None
+        self._grid = 0.0
+        self._ticks = 0
 
     def cursor(self, send: Send, message_id: str | None = None) -> Cursor:
         """A new view's cursor (it sends nothing until the view syncs or the log grows)."""
         cursor = Cursor(self, send, message_id)
-        self.cursors.add(cursor)
+        self.cursors[cursor] = None
         return cursor
+
+    def related(self, message_id: str) -> set[int]:
+        """The entries of ``message_id`` and of its follow-ups, transitively."""
+        found: set[int] = set()
+        todo, seen = [message_id], {message_id}
+        while todo:
+            for index in self._by_message.get(todo.pop(), ()):
+                found.add(index)
+                entry = self.entries[index]
+                follow = entry.get("retried_by") or entry.get("follow_up")
+                if isinstance(follow, str) and follow and follow not in seen:
+                    seen.add(follow)
+                    todo.append(follow)
+        return found
 
     def indexes_of(self, message_id: str, *, before: int) -> list[int]:
         """The entries of ``message_id`` before index ``before``."""
@@ -137,6 +164,7 @@ class EventFeed:
             and data["type"] in ("text_delta", "reasoning_delta")
             and last["type"] == data["type"]
             and last["message_id"] == data["message_id"]
+            and len(last["text"]) < MERGE_CHARS
         ):
             last["text"] += data["text"]
         else:
@@ -150,12 +178,18 @@ class EventFeed:
     def _soon(self) -> None:
         if self._timer is None:  # quiet: at once; else the window's end sends it
             self._timer = self._call_later(0, self._tick)
+            self._ticks = 0
 
     def _tick(self) -> None:
-        """Send what came; if anything did, look again when the window ends."""
+        """Send what came; if anything did, look again when the window ends. Windows keep to
+        a fixed grid from the first batch (not 50 ms after each flush ended, which drifts)."""
         self._timer = None
+        if self._ticks == 0:
+            self._grid = self._clock()
+        self._ticks += 1
         if self.flush():
-            self._timer = self._call_later(WINDOW, self._tick)
+            due = self._grid + self._ticks * WINDOW
+            self._timer = self._call_later(max(0.0, due - self._clock()), self._tick)
 
     def flush(self) -> bool:
         """Send every cursor what is new; whether anything was."""

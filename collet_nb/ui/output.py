@@ -86,6 +86,7 @@ class MessageOutput:
         self._update(self.transcript.markdown())
         self.cursor.close()
         if self.view is not None:
+            self.view.cursor.flush()  # its last batch first: a reload shows the transcript
             self.view.close()
             self.view = None
 

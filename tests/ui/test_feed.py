@@ -1,5 +1,6 @@
 """The event log views read: numbered, append-only, coalesced, sent in windows, resumable."""
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +26,14 @@ class Timers:
         return callback  # a handle, as asyncio's
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
-        while ready := [d for d in self.due if d[0] <= self.now]:
-            for item in ready:
-                self.due.remove(item)
-                item[1]()
+        """Move time on, firing each callback at its due time, in order (as a loop does)."""
+        target = self.now + seconds
+        while ready := sorted((d for d in self.due if d[0] <= target), key=lambda d: d[0]):
+            due, callback = ready[0]
+            self.due.remove(ready[0])
+            self.now = max(self.now, due)
+            callback()
+        self.now = max(self.now, target)
 
 
 class View:
@@ -51,7 +55,7 @@ def delta(text: str, mid: str = "m1") -> TextDelta:
 
 def test_a_view_gets_nothing_before_it_asks_then_everything_once():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
     view = View()
     cursor = feed.cursor(view.send, "m1")
     feed.add(MessageStateChanged(message_id="m1", state="queued"))
@@ -70,7 +74,7 @@ def test_a_view_gets_nothing_before_it_asks_then_everything_once():
 
 def test_deltas_in_one_window_arrive_as_one_event_and_batches_keep_a_window_apart():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
     view = View()
     feed.cursor(view.send, "m1").sync(0)
     feed.add(delta("a"))
@@ -86,7 +90,7 @@ def test_deltas_in_one_window_arrive_as_one_event_and_batches_keep_a_window_apar
 
 def test_a_view_that_renders_again_gets_what_it_has_not_seen():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
     first, again = View(), View()
     cursor = feed.cursor(first.send, "m1")
     cursor.sync(0)
@@ -102,7 +106,7 @@ def test_a_view_that_renders_again_gets_what_it_has_not_seen():
 
 def test_a_cell_view_follows_its_retry_and_its_approved_plan_with_their_earlier_events():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
     cell, other = View(), View()
     feed.cursor(cell.send, "m1").sync(0)
     feed.cursor(other.send, "m9").sync(0)
@@ -127,7 +131,7 @@ def test_a_cell_view_follows_its_retry_and_its_approved_plan_with_their_earlier_
 
 def test_the_sidebars_cursor_follows_every_message():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
     sidebar = View()
     feed.add(delta("a", "m1"))
     feed.add(delta("b", "m2"))
@@ -138,7 +142,7 @@ def test_the_sidebars_cursor_follows_every_message():
 
 def test_a_view_whose_send_fails_is_dropped():
     timers = Timers()
-    feed = EventFeed(timers.call_later)
+    feed = EventFeed(timers.call_later, lambda: timers.now)
 
     def broken(_start, _events):
         raise RuntimeError("comm closed")
@@ -148,3 +152,32 @@ def test_a_view_whose_send_fails_is_dropped():
     cursor.sync(0)
     assert cursor.closed
     assert cursor not in feed.cursors
+
+
+def test_windows_keep_to_a_grid_however_long_a_flush_takes():
+    timers = Timers()
+    sent_at: list[float] = []
+
+    def slow_send(_start, _events):
+        sent_at.append(timers.now)
+        timers.now += 0.01  # sending takes 10 ms
+
+    feed = EventFeed(timers.call_later, lambda: timers.now)
+    feed.cursor(slow_send, "m1").sync(0)
+    sent_at.clear()
+    for _ in range(40):
+        feed.add(delta("x"))
+        timers.advance(0.005)
+    assert len(sent_at) >= 4
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(sent_at)]
+    assert set(gaps) == {WINDOW}  # not WINDOW + the 10 ms each send took
+
+
+def test_a_log_nobody_reads_stops_growing_one_entry_at_a_bound():
+    from collet_nb.ui.feed import MERGE_CHARS
+
+    feed = EventFeed(Timers().call_later)
+    for _ in range(3 * MERGE_CHARS):
+        feed.add(delta("y"))
+    assert all(len(e["text"]) <= MERGE_CHARS for e in feed.entries)
+    assert "".join(e["text"] for e in feed.entries) == "y" * 3 * MERGE_CHARS
