@@ -1,9 +1,17 @@
-// Lint rules of the sidebar: typescript-eslint's strict, type-checked set; no `any`, no console.
+// Lint rules of the front end (src/) and its tests (test/, typed by test/tsconfig.json): typescript-eslint's strict, type-checked set; no `any`, no console.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/', 'node_modules/', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'lib/',
+      'node_modules/',
+      'eslint.config.mjs',
+      'vitest.config.mts',
+      'build-cellview.mjs'
+    ]
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,

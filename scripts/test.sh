@@ -7,6 +7,11 @@ cd "$ROOT"
 bash scripts/setup.sh
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
+# The TypeScript model and renderer: lint, strict types, unit tests over the golden fixtures.
+echo "== typescript"
+command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js >= 20 with npm" >&2; exit 1; }
+(cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } \
+  && npm run --silent lint && npm run --silent typecheck && npm test --silent)
 echo "== pytest"
 set +e
 .venv/bin/pytest --cov=collet_nb --cov-branch --cov-report=term:skip-covered "$@"

@@ -255,6 +255,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         MessageStateChanged,
+        MessageStatus,
+        SessionChanged,
         TextDelta,
         ReasoningDelta,
         AnswerReset,

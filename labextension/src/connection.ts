@@ -1,6 +1,7 @@
 /**
  * One notebook's link to its kernel's collet session: the comm on target `collet`, its
- * lifecycle (no kernel → connecting → connected, or not loaded), requests and their replies.
+ * lifecycle (no kernel → connecting → connected, or not loaded), the session's numbered event
+ * log folded into the one conversation model, status snapshots, requests and their replies.
  */
 
 import type { ISessionContext } from '@jupyterlab/apputils';
@@ -10,13 +11,15 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { Conversation } from './conversation';
-import {
-  COMM_TARGET,
-  PROTOCOL_VERSION,
-  ProtocolProblem,
-  readKernelMessage
+import { COMM_TARGET, PROTOCOL_VERSION, ProtocolProblem, readKernelMessage } from './protocol';
+import type {
+  ActionRequest,
+  AgentKind,
+  ReplyMessage,
+  SessionStatus,
+  SidebarRequest,
+  TranscriptMessage
 } from './protocol';
-import type { AgentKind, ReplyMessage, SidebarRequest } from './protocol';
 
 /**
  * Where the link stands:
@@ -51,11 +54,18 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** A sync that did not fill a gap in this long asks again. */
+const RESYNC_AFTER_MS = 2_000;
+
 /** The sidebar's side of one notebook's comm. */
 export class Connection implements IDisposable {
-  /** What the sidebar knows of the session (kept across re-connects to the same kernel). */
+  /** The session's conversation, from its whole event log (rebuilt on every new comm). */
   readonly conversation = new Conversation();
+  /** The latest status snapshot (null before the first one). */
+  status: SessionStatus | null = null;
   private _state: LinkState = 'no-kernel';
+  private _asked = -1;
+  private _askedAt = 0;
   private _problem = '';
   private _comm: Kernel.IComm | null = null;
   private _kernel: Kernel.IKernelConnection | null = null;
@@ -64,6 +74,7 @@ export class Connection implements IDisposable {
   private _requests = 0;
   private readonly _waiters = new Map<string, Waiter>();
   private readonly _changed = new Signal<this, void>(this);
+  private readonly _transcript = new Signal<this, TranscriptMessage>(this);
   private _disposed = false;
 
   constructor(private readonly _context: ISessionContext) {
@@ -75,6 +86,11 @@ export class Connection implements IDisposable {
   /** Emitted after anything the sidebar shows changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /** Emitted when a message this sidebar sent has ended, with its Markdown transcript. */
+  get transcript(): ISignal<this, TranscriptMessage> {
+    return this._transcript;
   }
 
   get state(): LinkState {
@@ -109,9 +125,10 @@ export class Connection implements IDisposable {
       return;
     }
     if (this._kernel !== kernel) {
-      this.conversation.clear();
       this._watch(kernel);
     }
+    // A new comm gets the session's whole log, numbered from 0: start from nothing.
+    this._forget();
     this._opening = true;
     this._setState('connecting');
     const comm = kernel.createComm(COMM_TARGET);
@@ -126,7 +143,7 @@ export class Connection implements IDisposable {
     try {
       // The kernel answers on iopub before it goes idle: a status snapshot if the target
       // exists, a comm_close if it does not.
-      await comm.open({ protocol_version: PROTOCOL_VERSION, type: 'hello' }).done;
+      await comm.open({ protocol_version: PROTOCOL_VERSION, type: 'hello', seen: 0 }).done;
     } catch {
       this._onClose(comm);
     } finally {
@@ -143,13 +160,14 @@ export class Connection implements IDisposable {
     }
   }
 
-  /** Ask for a fresh snapshot when connected; otherwise try to connect. */
+  /** Ask for a fresh snapshot and what is missing when connected; otherwise try to connect. */
   async refresh(): Promise<void> {
     if (this._state === 'connected') {
       await this._request({
         protocol_version: PROTOCOL_VERSION,
         type: 'hello',
-        request_id: this._nextId()
+        request_id: this._nextId(),
+        seen: this.conversation.seen
       });
     } else {
       await this.connect();
@@ -166,7 +184,17 @@ export class Connection implements IDisposable {
     );
   }
 
-  /** Run a slash command (`/approve note`, `/allow session`, `/remove m3` …). */
+  /** A button's `action` request (the kernel records it as by `sidebar`). */
+  action(request: ActionRequest): Promise<ReplyMessage> {
+    return this._request(request);
+  }
+
+  /** A fresh request id. */
+  nextId(): string {
+    return this._nextId();
+  }
+
+  /** Run a slash command (`/cancel`, `/allow session`, `/remove m3` …). */
   command(text: string): Promise<ReplyMessage> {
     return this._request({
       protocol_version: PROTOCOL_VERSION,
@@ -225,16 +253,28 @@ export class Connection implements IDisposable {
       this._setState('incompatible');
       return;
     }
-    if (msg === null) {
-      return; // an event type from a newer kernel: nothing to show
-    }
     switch (msg.type) {
       case 'status':
-        this.conversation.applyStatus(msg.status);
+        if (this.status !== null && this.status.session_id !== msg.status.session_id) {
+          // `/new` or `/resume`: the kernel follows another session, whose log it sends
+          // from 0 right after this snapshot.
+          this.conversation.reset();
+          this._asked = -1;
+        }
+        this.status = msg.status;
         this._state = 'connected';
         break;
-      case 'event':
-        this.conversation.applyEvent(msg.event);
+      case 'events': {
+        const outcome = this.conversation.applyBatch(msg.start, msg.events);
+        if (outcome.gap) {
+          this._resync(outcome.seen);
+        } else {
+          this._asked = -1;
+        }
+        break;
+      }
+      case 'transcript':
+        this._transcript.emit(msg);
         break;
       case 'reply': {
         const waiter = msg.request_id === null ? undefined : this._waiters.get(msg.request_id);
@@ -247,6 +287,29 @@ export class Connection implements IDisposable {
       }
     }
     this._changed.emit();
+  }
+
+  /** Events are missing before a batch: ask for the log again from `seen`. */
+  private _resync(seen: number): void {
+    const now = Date.now();
+    if (this._asked === seen && now - this._askedAt < RESYNC_AFTER_MS) {
+      return;
+    }
+    this._asked = seen;
+    this._askedAt = now;
+    void this._request({
+      protocol_version: PROTOCOL_VERSION,
+      type: 'hello',
+      request_id: this._nextId(),
+      seen
+    });
+  }
+
+  /** Drop what the sidebar knew of the session. */
+  private _forget(): void {
+    this.conversation.reset();
+    this.status = null;
+    this._asked = -1;
   }
 
   private _onClose(comm: Kernel.IComm): void {
@@ -287,7 +350,7 @@ export class Connection implements IDisposable {
 
   private readonly _onKernelChanged = (): void => {
     this._closeComm();
-    this.conversation.clear();
+    this._forget();
     this._watch(null);
     void this.connect();
   };
@@ -319,7 +382,7 @@ export class Connection implements IDisposable {
     if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
       // A restarted kernel has lost the extension and its session state.
       this._closeComm();
-      this.conversation.clear();
+      this._forget();
       this._setState(status === 'dead' ? 'no-kernel' : 'not-loaded');
     }
   };

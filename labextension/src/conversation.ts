@@ -1,116 +1,186 @@
 /**
- * The sidebar's picture of one session: the latest status snapshot plus, per message, what
- * streamed (answer text, reasoning, tool calls, notes). Pure: no DOM, no kernel.
+ * The one model of a session's conversation, shared by a cell's view and the sidebar: it folds
+ * numbered event batches (docs/protocol.md) into messages, each with its status, its answer and
+ * tool calls in the order they happened, its plan, its counters. Pure: no DOM, no kernel.
+ *
+ * A message's status comes from `message_status` only (derived once, in the runtime); before
+ * the first one, from `message_state`. Every change bumps a `rev` on what changed, so a view
+ * redraws only that.
  */
 
 import type {
-  MessageState,
-  MessageSummary,
+  Decision,
+  Event,
+  MessageStatus,
+  Preview,
   SessionEvent,
-  SessionState,
-  SessionStatus
+  StatusEvent,
+  WireEvent
 } from './protocol';
 
-/** A tool call as the conversation shows it. */
-export interface ToolItem {
+/** A stretch of answer or reasoning text, between tool calls. */
+export interface TextItem {
+  kind: 'answer' | 'reasoning';
+  text: string;
+  rev: number;
+}
+
+/** A one-line note in the flow (a notice, a compaction, a restarted answer). */
+export interface NoteItem {
+  kind: 'note';
+  text: string;
+  level: string;
+  rev: number;
+}
+
+export interface Approval {
+  /** The call waits for Allow once / Allow for session / Deny. */
+  pending: boolean;
+  decision: Decision | null;
+  by: string;
+  /** Epoch seconds (0: unknown). */
+  at: number;
+  reason: string;
+}
+
+export interface ToolResult {
+  content: string;
+  is_error: boolean;
+  duration_s: number;
+}
+
+/** A tool call, with its approval and result as they come. */
+export interface ToolCard {
   kind: 'tool';
   callId: string;
   name: string;
+  /** The raw JSON text. */
   arguments: string;
-  /** `running`, `waiting for approval`, `allowed`, `denied: …`, or `done`. */
-  stage: string;
-  result: string | null;
-  isError: boolean;
+  preview: Preview | null;
+  /** Null while no approval was asked for nor decided. */
+  approval: Approval | null;
+  result: ToolResult | null;
+  rev: number;
 }
 
-/** A stretch of streamed text (answer or reasoning) or a one-line note. */
-export interface TextItem {
-  kind: 'answer' | 'reasoning' | 'note';
+export interface PlanDecision {
+  approved: boolean;
+  note: string;
+  by: string;
+  at: number;
+  /** The message that carries an approved plan out ("" when none). */
+  follow_up: string;
+}
+
+/** The architect's plan, where it was made. */
+export interface PlanCard {
+  kind: 'plan';
   text: string;
+  pending: boolean;
+  decision: PlanDecision | null;
+  rev: number;
 }
 
-export type TimelineItem = ToolItem | TextItem;
+export type Item = TextItem | NoteItem | ToolCard | PlanCard;
 
-/** One message with everything that streamed for it. */
-export interface Entry {
+/** The counters of the last `status` event. */
+export type Counters = Omit<StatusEvent, 'type' | 'message_id'>;
+
+/** The session's settings, as the last `session` event gave them. */
+export type SessionSettings = Omit<SessionEvent, 'type' | 'message_id'>;
+
+/** One message, with everything that happened in it. */
+export interface Message {
   id: string;
+  /** What the user wrote. */
   text: string;
-  state: MessageState;
+  /** What both views show: from `message_status` (from `message_state` before the first). */
+  status: MessageStatus;
   error: string | null;
-  timeline: TimelineItem[];
-  /** The plan this message produced (architect), while or after it waited. */
-  plan: string | null;
-  /** Bumped on every change, so a view can re-render only what changed. */
-  revision: number;
+  /** The message that retries this failed one ("" when none). */
+  retriedBy: string;
+  /** Whether a `message_status` came (then `message_state` no longer sets the status). */
+  statusKnown: boolean;
+  /** What the turn does now (thinking, streaming, tool …; "" when idle). */
+  phase: string;
+  /** Answer and reasoning text, notes, tool cards and plans, in the order they happened. */
+  items: Item[];
+  counters: Counters | null;
+  /** The `kind` of the last `error` event ("" when none). */
+  errorKind: string;
+  rev: number;
 }
 
-const TERMINAL: readonly MessageState[] = ['answered', 'failed', 'cancelled'];
+/** Something that waits for a person: a tool call's decision or a plan's. */
+export type Attention =
+  | { kind: 'approval'; messageId: string; callId: string; name: string; card: ToolCard }
+  | { kind: 'plan'; messageId: string; card: PlanCard };
 
-/** Whether a message has ended (answered, failed or cancelled). */
-export function isTerminal(state: MessageState): boolean {
-  return TERMINAL.includes(state);
+/** What a batch did: `gap` when events before it are missing (the host asks again from `seen`). */
+export interface BatchOutcome {
+  applied: number;
+  skipped: number;
+  gap: boolean;
+  seen: number;
 }
 
-const DECISIONS: Record<string, string> = {
-  allow: 'allowed once',
-  allow_session: 'allowed for the session',
-  deny: 'denied'
-};
-
-/** How a decision reads in the tool card (`allow_session` → `allowed for the session`). */
-export function decisionText(decision: string): string {
-  return DECISIONS[decision] ?? decision;
+/** The message's answer: its answer segments, joined. */
+export function answerOf(message: Message): string {
+  return message.items
+    .filter((item): item is TextItem => item.kind === 'answer')
+    .map(item => item.text)
+    .join('');
 }
 
-/**
- * The status as it is about to be: a session still marked running after its last message
- * ended is idle (the runner settles right after that message's final event, without an
- * event of its own). The same rule as the cell widgets' session panel.
- */
-export function settled(status: SessionStatus): SessionStatus {
-  const running = status.messages.some(m => m.state === 'running');
-  if (status.state === 'running' && !running) {
-    return { ...status, state: 'idle', busy: false };
+/** The message's reasoning text, joined. */
+export function reasoningOf(message: Message): string {
+  return message.items
+    .filter((item): item is TextItem => item.kind === 'reasoning')
+    .map(item => item.text)
+    .join('');
+}
+
+/** The tool cards of a message, in order. */
+export function toolsOf(message: Message): ToolCard[] {
+  return message.items.filter((item): item is ToolCard => item.kind === 'tool');
+}
+
+/** The message's last plan, if it made one. */
+export function planOf(message: Message): PlanCard | null {
+  for (let i = message.items.length - 1; i >= 0; i--) {
+    const item = message.items[i];
+    if (item?.kind === 'plan') {
+      return item;
+    }
   }
-  return status;
+  return null;
 }
 
-/** A one-line summary of the session for the header. */
-export function statusLine(status: SessionStatus): string {
-  const parts = [
-    `agent ${status.agent || 'code'}`,
-    `model ${status.model || '(default)'}`,
-    `provider ${status.provider}`,
-    `approval ${status.approval}`
-  ];
-  const tokens = status.tokens.prompt + status.tokens.completion;
-  if (tokens > 0) {
-    parts.push(`${tokens.toLocaleString('en')} tokens`);
-  }
-  return parts.join(' · ');
+/** The message that carries out this message's approved plan ("" when none). */
+export function followUpOf(message: Message): string {
+  return planOf(message)?.decision?.follow_up ?? '';
 }
 
-/** How a session state reads on the badge. */
-export function stateText(state: SessionState | MessageState, phase = ''): string {
-  const text = state.replace('_', ' ');
-  return phase && phase !== 'idle' && state === 'running' ? `${text} · ${phase}` : text;
-}
-
-/** The session's conversation, folded from status snapshots and events. */
+/** A session's conversation, folded from numbered event batches. */
 export class Conversation {
-  /** The latest snapshot (null before the first one). */
-  status: SessionStatus | null = null;
-  /** What the running turn does now (`thinking`, `streaming`, `tool` …). */
+  /** The session's settings (null before the first `session` event). */
+  session: SessionSettings | null = null;
+  /** The last counters of any message. */
+  counters: Counters | null = null;
+  /** What the running turn does now ("" when idle). */
   phase = '';
-  /** The message whose plan came last (keys the plan box: two plans may read the same). */
-  planFrom = '';
-  private readonly _entries = new Map<string, Entry>();
+  /** Notices about the session rather than one message. */
+  readonly notes: NoteItem[] = [];
+  /** Types of events this front end does not know, that came anyway. */
+  readonly unknownTypes = new Set<string>();
+  private readonly _messages = new Map<string, Message>();
+  private _seen = 0;
   private _revision = 0;
   private _epoch = 0;
 
-  /** Every message, oldest first. */
-  get entries(): Entry[] {
-    return [...this._entries.values()];
+  /** How many events of the numbering were applied (what to send as `seen`). */
+  get seen(): number {
+    return this._seen;
   }
 
   /** Bumped on every change. */
@@ -118,192 +188,337 @@ export class Conversation {
     return this._revision;
   }
 
-  /** Bumped whenever the entries are dropped (a new kernel or session): views drop theirs. */
+  /** Bumped by `reset()`: a view drops what it drew. */
   get epoch(): number {
     return this._epoch;
   }
 
-  /** The messages waiting for their turn, oldest first. */
-  get queued(): Entry[] {
-    return this.entries.filter(e => e.state === 'queued');
+  /** Every message, in the order it first appeared. */
+  get messages(): Message[] {
+    return [...this._messages.values()];
   }
 
-  /** The entry of message `id`, if the sidebar knows it. */
-  entry(id: string): Entry | undefined {
-    return this._entries.get(id);
+  message(id: string): Message | undefined {
+    return this._messages.get(id);
   }
 
-  /** Forget everything (a new kernel, a new session). */
-  clear(): void {
-    this.status = null;
+  /** What waits for a person now, oldest first. */
+  get attention(): Attention[] {
+    const found: Attention[] = [];
+    for (const message of this._messages.values()) {
+      for (const item of message.items) {
+        if (item.kind === 'tool' && item.approval?.pending === true) {
+          found.push({
+            kind: 'approval',
+            messageId: message.id,
+            callId: item.callId,
+            name: item.name,
+            card: item
+          });
+        } else if (item.kind === 'plan' && item.pending) {
+          found.push({ kind: 'plan', messageId: message.id, card: item });
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Forget everything: the numbering starts again from 0 (a new comm, another session). */
+  reset(): void {
+    this._messages.clear();
+    this.notes.length = 0;
+    this.unknownTypes.clear();
+    this.session = null;
+    this.counters = null;
     this.phase = '';
-    this.planFrom = '';
-    this._entries.clear();
+    this._seen = 0;
     this._epoch++;
     this._revision++;
   }
 
-  /** Take a full snapshot: its message list is the truth about ids, text and states. */
-  applyStatus(status: SessionStatus): void {
-    const fresh = settled(status);
-    if (this.status !== null && this.status.session_id !== fresh.session_id) {
-      this._entries.clear(); // `/new` or `/resume`: another session's messages
-      this._epoch++;
+  /**
+   * Apply events numbered from `start`: the overlap with what was seen is skipped; a batch
+   * that starts after `seen` is not applied (`gap`: ask again from `seen`).
+   */
+  applyBatch(start: number, events: readonly WireEvent[]): BatchOutcome {
+    if (start > this._seen) {
+      return { applied: 0, skipped: 0, gap: true, seen: this._seen };
     }
-    this.status = fresh;
-    if (!fresh.busy) {
-      this.phase = '';
+    const skipped = Math.min(this._seen - start, events.length);
+    const fresh = events.slice(skipped);
+    for (const event of fresh) {
+      this._apply(event);
+      this._seen++;
     }
-    for (const summary of fresh.messages) {
-      this._sync(summary);
+    if (fresh.length > 0) {
+      this._revision++;
     }
-    this._revision++;
+    return { applied: fresh.length, skipped, gap: false, seen: this._seen };
   }
 
-  /** Fold one event into its message's entry. */
-  applyEvent(event: SessionEvent): void {
-    if (event.type === 'phase') {
-      this.phase = event.phase === 'idle' ? '' : event.phase;
-      this._revision++;
+  private _apply(event: WireEvent): void {
+    if (event.type === 'unknown') {
+      this.unknownTypes.add(event.original);
       return;
     }
-    if (event.type === 'status' || event.message_id === '') {
-      return; // the snapshot that follows carries the counters; no message, no entry
-    }
-    const entry = this._ensure(event.message_id);
-    this._apply(entry, event);
-    entry.revision++;
-    this._revision++;
-  }
-
-  private _sync(summary: MessageSummary): void {
-    const entry = this._ensure(summary.id);
-    if (
-      entry.text !== summary.text ||
-      entry.state !== summary.state ||
-      entry.error !== summary.error
-    ) {
-      entry.text = summary.text;
-      entry.state = summary.state;
-      entry.error = summary.error;
-      entry.revision++;
-    }
-  }
-
-  private _ensure(id: string): Entry {
-    let entry = this._entries.get(id);
-    if (entry === undefined) {
-      entry = { id, text: '', state: 'queued', error: null, timeline: [], plan: null, revision: 0 };
-      this._entries.set(id, entry);
-    }
-    return entry;
-  }
-
-  private _apply(entry: Entry, event: SessionEvent): void {
     switch (event.type) {
-      case 'message_state':
-        entry.state = event.state;
-        entry.error = event.error;
-        if (event.text) {
-          entry.text = event.text;
-        }
+      case 'session':
+        this.session = {
+          agent: event.agent,
+          provider: event.provider,
+          model: event.model,
+          approval: event.approval,
+          streaming: event.streaming,
+          workspace: event.workspace
+        };
+        return;
+      case 'status':
+        this.counters = countersOf(event);
         break;
-      case 'text_delta':
-        appendText(entry, 'answer', event.text);
-        break;
-      case 'reasoning_delta':
-        appendText(entry, 'reasoning', event.text);
-        break;
-      case 'answer_reset':
-        entry.timeline = entry.timeline.filter(item => item.kind !== 'answer');
-        note(entry, `answer restarted: ${event.reason}`);
-        break;
-      case 'tool_call':
-        entry.timeline.push({
-          kind: 'tool',
-          callId: event.call_id,
-          name: event.name,
-          arguments: event.arguments,
-          stage: 'running',
-          result: null,
-          isError: false
-        });
-        break;
-      case 'approval_requested':
-        setStage(entry, event.call_id, 'waiting for approval');
-        break;
-      case 'approval_resolved': {
-        const verdict = decisionText(event.decision);
-        const by = event.by ? ` (${event.by})` : '';
-        const detail = event.reason ? `: ${event.reason}` : '';
-        setStage(entry, event.call_id, `${verdict}${detail}${by}`);
-        break;
-      }
-      case 'tool_result': {
-        const tool = findTool(entry, event.call_id);
-        if (tool !== undefined) {
-          tool.result = event.content;
-          tool.isError = event.is_error;
-          tool.stage = event.is_error ? 'failed' : 'done';
-        }
-        break;
-      }
-      case 'plan_ready':
-        entry.plan = event.plan;
-        this.planFrom = entry.id;
-        break;
-      case 'plan_resolved':
-        note(
-          entry,
-          (event.approved ? 'plan approved' : 'plan rejected') + (event.note ? `: ${event.note}` : '')
-        );
-        break;
-      case 'compacted':
-        note(
-          entry,
-          `context compacted: ${event.tokens_before.toLocaleString('en')} → ` +
-            `${event.tokens_after.toLocaleString('en')} tokens`
-        );
-        break;
-      case 'error':
-        entry.error = event.error;
+      case 'phase':
+        this.phase = event.phase === 'idle' ? '' : event.phase;
         break;
       case 'notice':
-        note(entry, event.level === 'info' ? event.text : `${event.level}: ${event.text}`);
+        if (event.message_id === '') {
+          this.notes.push({ kind: 'note', text: event.text, level: event.level, rev: 0 });
+          return;
+        }
         break;
-      case 'turn_finished':
-      case 'phase':
-      case 'status':
+      default:
         break;
     }
+    if (event.message_id === '') {
+      return; // about the session, and nothing above used it
+    }
+    const message = this._ensure(event.message_id);
+    applyToMessage(message, event);
+    message.rev++;
+  }
+
+  private _ensure(id: string): Message {
+    let message = this._messages.get(id);
+    if (message === undefined) {
+      message = {
+        id,
+        text: '',
+        status: 'queued',
+        error: null,
+        retriedBy: '',
+        statusKnown: false,
+        phase: '',
+        items: [],
+        counters: null,
+        errorKind: '',
+        rev: 0
+      };
+      this._messages.set(id, message);
+    }
+    return message;
   }
 }
 
-function note(entry: Entry, text: string): void {
-  entry.timeline.push({ kind: 'note', text });
+function applyToMessage(message: Message, event: Event): void {
+  switch (event.type) {
+    case 'message_state':
+      if (message.text === '' && event.text !== '') {
+        message.text = event.text;
+      }
+      if (!message.statusKnown) {
+        message.status = event.state;
+        message.error = event.error;
+      }
+      break;
+    case 'message_status':
+      message.statusKnown = true;
+      message.status = event.status;
+      message.error = event.error;
+      message.retriedBy = event.retried_by;
+      break;
+    case 'text_delta':
+      appendText(message, 'answer', event.text);
+      break;
+    case 'reasoning_delta':
+      appendText(message, 'reasoning', event.text);
+      break;
+    case 'answer_reset':
+      resetAnswer(message, event.reason);
+      break;
+    case 'tool_call':
+      message.items.push({
+        kind: 'tool',
+        callId: event.call_id,
+        name: event.name,
+        arguments: event.arguments,
+        preview: event.preview,
+        approval: null,
+        result: null,
+        rev: 0
+      });
+      break;
+    case 'approval_requested': {
+      const card = openCard(message, event.call_id, event.name, event.arguments);
+      card.preview = event.preview ?? card.preview;
+      card.approval = { pending: true, decision: null, by: '', at: 0, reason: '' };
+      card.rev++;
+      break;
+    }
+    case 'approval_resolved': {
+      const card = openCard(message, event.call_id, event.name, event.arguments);
+      card.approval = {
+        pending: false,
+        decision: event.decision,
+        by: event.by,
+        at: event.at,
+        reason: event.reason
+      };
+      card.rev++;
+      break;
+    }
+    case 'tool_result': {
+      const card = openCard(message, event.call_id, event.name, '');
+      card.result = {
+        content: event.content,
+        is_error: event.is_error,
+        duration_s: event.duration_s
+      };
+      card.rev++;
+      break;
+    }
+    case 'plan_ready': {
+      const plan = planOf(message);
+      if (plan !== null && plan.decision === null) {
+        // A reminder while it waits (or the same plan again): one card, where it was made.
+        if (plan.text !== event.plan || !plan.pending) {
+          plan.text = event.plan;
+          plan.pending = true;
+          plan.rev++;
+        }
+      } else {
+        message.items.push({
+          kind: 'plan',
+          text: event.plan,
+          pending: true,
+          decision: null,
+          rev: 0
+        });
+      }
+      break;
+    }
+    case 'plan_resolved': {
+      let plan = planOf(message);
+      if (plan === null) {
+        plan = { kind: 'plan', text: '', pending: false, decision: null, rev: 0 };
+        message.items.push(plan);
+      }
+      plan.pending = false;
+      plan.decision = {
+        approved: event.approved,
+        note: event.note,
+        by: event.by,
+        at: event.at,
+        follow_up: event.follow_up
+      };
+      plan.rev++;
+      break;
+    }
+    case 'status':
+      message.counters = countersOf(event);
+      break;
+    case 'phase':
+      message.phase = event.phase === 'idle' ? '' : event.phase;
+      break;
+    case 'compacted':
+      message.items.push({
+        kind: 'note',
+        level: 'info',
+        text:
+          `context compacted: ${event.tokens_before.toLocaleString('en')} → ` +
+          `${event.tokens_after.toLocaleString('en')} tokens, ` +
+          `${event.messages_removed} messages folded`,
+        rev: 0
+      });
+      break;
+    case 'error':
+      message.errorKind = event.kind;
+      if (message.error === null || message.error === '') {
+        message.error = event.error; // the message_status that follows says it too
+      }
+      break;
+    case 'notice':
+      message.items.push({ kind: 'note', text: event.text, level: event.level, rev: 0 });
+      break;
+    case 'turn_finished':
+    case 'session':
+      break;
+  }
 }
 
-function appendText(entry: Entry, kind: 'answer' | 'reasoning', text: string): void {
-  const last = entry.timeline.at(-1);
+function countersOf(event: StatusEvent): Counters {
+  return {
+    iteration: event.iteration,
+    prompt_tokens: event.prompt_tokens,
+    completion_tokens: event.completion_tokens,
+    context_used: event.context_used,
+    context_budget: event.context_budget
+  };
+}
+
+function appendText(message: Message, kind: 'answer' | 'reasoning', text: string): void {
+  if (text === '') {
+    return;
+  }
+  const last = message.items.at(-1);
   if (last?.kind === kind) {
     last.text += text;
+    last.rev++;
   } else {
-    entry.timeline.push({ kind, text });
+    message.items.push({ kind, text, rev: 0 });
   }
 }
 
-function findTool(entry: Entry, callId: string): ToolItem | undefined {
-  for (const item of entry.timeline) {
-    if (item.kind === 'tool' && item.callId === callId) {
+/**
+ * The provider restarted its request: what it streamed since the last tool call or plan is
+ * void (its reasoning too: the restarted request streams that again).
+ */
+function resetAnswer(message: Message, reason: string): void {
+  let keep = message.items.length;
+  while (keep > 0) {
+    const item = message.items[keep - 1];
+    if (item === undefined || (item.kind !== 'answer' && item.kind !== 'reasoning')) {
+      break;
+    }
+    keep--;
+  }
+  const dropped = message.items.length - keep;
+  message.items.length = keep;
+  if (dropped > 0) {
+    message.items.push({
+      kind: 'note',
+      level: 'info',
+      text: reason ? `answer restarted: ${reason}` : 'answer restarted',
+      rev: 0
+    });
+  }
+}
+
+/** The latest card of `callId` still open, or a new one (a decision or result without a call). */
+function openCard(message: Message, callId: string, name: string, args: string): ToolCard {
+  for (let i = message.items.length - 1; i >= 0; i--) {
+    const item = message.items[i];
+    if (item?.kind === 'tool' && item.callId === callId) {
       return item;
     }
   }
-  return undefined;
-}
-
-function setStage(entry: Entry, callId: string, stage: string): void {
-  const tool = findTool(entry, callId);
-  if (tool !== undefined) {
-    tool.stage = stage;
-  }
+  const card: ToolCard = {
+    kind: 'tool',
+    callId,
+    name,
+    arguments: args,
+    preview: null,
+    approval: null,
+    result: null,
+    rev: 0
+  };
+  message.items.push(card);
+  return card;
 }

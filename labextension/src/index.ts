@@ -1,6 +1,7 @@
 /**
  * The collet_nb JupyterLab extension: a left-sidebar panel that follows the active notebook
- * and mirrors its agent session through the `collet` comm (see protocol.ts).
+ * and shows its agent session through the `collet` comm (docs/protocol.md), drawn by the same
+ * renderer as each cell's message view.
  */
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -8,7 +9,6 @@ import { ILabShell, ILayoutRestorer } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import type { Notebook } from '@jupyterlab/notebook';
-import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { colletIcon } from './icon';
 import { ColletSidebar } from './sidebar';
@@ -21,16 +21,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'The collet agent session of the active notebook, in the left sidebar.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [IRenderMimeRegistry, ILayoutRestorer, ICommandPalette, ILabShell],
+  optional: [ILayoutRestorer, ICommandPalette, ILabShell],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    rendermime: IRenderMimeRegistry | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     labShell: ILabShell | null
   ): void => {
-    const sidebar = new ColletSidebar(rendermime);
+    const sidebar = new ColletSidebar();
     sidebar.title.icon = colletIcon;
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, sidebar.id);

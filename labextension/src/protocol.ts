@@ -1,62 +1,134 @@
 /**
- * The sidebar's comm protocol (target `collet`), typed once; mirrors collet_nb/ui/protocol.py.
- * Every message carries `protocol_version`; `readKernelMessage` checks what the kernel sends.
+ * The view protocol, version 2 (docs/protocol.md), typed once: the runtime's events and the
+ * messages of a cell's view (anywidget custom messages) and of the sidebar (comm `collet`).
+ * Mirrors collet_nb/core/events.py and collet_nb/ui/protocol.py. `readKernelMessage` checks
+ * what a kernel sends and says clearly what it cannot read; it never throws.
  */
 
 /** The version both ends speak; a kernel speaking another one is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The comm target that `%load_ext collet_nb` registers in the kernel. */
 export const COMM_TARGET = 'collet';
 
-// ── the status snapshot (`collet_nb.status()`, DESIGN.md) ──
+// ── words with a fixed set of values ──
+
+export type MessageState = 'queued' | 'running' | 'answered' | 'failed' | 'cancelled';
+
+/** What both views show for a message (`message_status`), derived once, in the runtime. */
+export type MessageStatus =
+  | 'queued'
+  | 'running'
+  | 'awaiting_approval'
+  | 'awaiting_plan'
+  | 'answered'
+  | 'failed'
+  | 'cancelled';
 
 export type SessionState = 'idle' | 'running' | 'awaiting_approval' | 'awaiting_plan';
 
-export type MessageState = 'queued' | 'running' | 'answered' | 'failed' | 'cancelled';
+/** A decision on a tool call. */
+export type Decision = 'allow_once' | 'allow_session' | 'deny';
+
+/** What a button asks the kernel to do (`action` requests). */
+export type ActionName =
+  'allow_once' | 'allow_session' | 'deny' | 'approve' | 'reject' | 'cancel' | 'retry' | 'remove';
 
 export type AgentKind = 'code' | 'architect' | 'ask';
 
 export const AGENTS: readonly AgentKind[] = ['code', 'architect', 'ask'];
 
-/** One message of the session, oldest first. */
-export interface MessageSummary {
-  id: string;
-  text: string;
-  state: MessageState;
-  error: string | null;
+export const MESSAGE_STATES: readonly MessageState[] = [
+  'queued',
+  'running',
+  'answered',
+  'failed',
+  'cancelled'
+];
+
+export const MESSAGE_STATUSES: readonly MessageStatus[] = [
+  'queued',
+  'running',
+  'awaiting_approval',
+  'awaiting_plan',
+  'answered',
+  'failed',
+  'cancelled'
+];
+
+export const SESSION_STATES: readonly SessionState[] = [
+  'idle',
+  'running',
+  'awaiting_approval',
+  'awaiting_plan'
+];
+
+export const DECISIONS: readonly Decision[] = ['allow_once', 'allow_session', 'deny'];
+
+// ── previews: what a tool call will do, computed by the kernel ──
+
+/** A JSON value as the kernel sends it. */
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export type JsonObject = Record<string, JsonValue>;
+
+export interface FileWritePreview {
+  kind: 'file_write';
+  /** As given, relative to the project when inside it. */
+  path: string;
+  /** Whether the call overwrites an existing file. */
+  exists: boolean;
+  /** A highlight.js language name, from the file's extension. */
+  language: string;
+  /** Bytes of the new content. */
+  size: number;
+  /** The new content, cut to 20,000 characters (`truncated` then). */
+  content: string;
+  truncated: boolean;
+  /** Unified diff against the current file when it exists, else "". */
+  diff: string;
 }
 
-/** A tool call waiting for Allow once / Allow for session / Deny. */
-export interface PendingTool {
-  call_id: string;
-  name: string;
-  arguments: string;
+export interface FileEditPreview {
+  kind: 'file_edit';
+  path: string;
+  language: string;
+  /** Unified diff of the edit applied to the current file. */
+  diff: string;
+  replace_all: boolean;
+  /** "" or why the edit will fail. */
+  problem: string;
 }
 
-/** The session at a glance, as `collet_nb.status()` returns it. */
-export interface SessionStatus {
-  session_id: string;
-  project_dir: string;
-  state: SessionState;
-  busy: boolean;
-  agent: string;
-  provider: string;
-  model: string;
-  streaming: string;
-  workspace: string;
-  approval: string;
-  pending_plan: string | null;
-  pending_tools: PendingTool[];
-  messages: MessageSummary[];
-  iterations: number;
-  tokens: { prompt: number; completion: number };
-  context: { used: number; budget: number };
+export interface BashPreview {
+  kind: 'bash';
+  command: string;
+  cwd: string;
+  /** Seconds. */
+  timeout: number;
 }
+
+export interface McpPreview {
+  kind: 'mcp';
+  server: string;
+  tool: string;
+  read_only: boolean;
+  arguments: JsonObject;
+}
+
+export interface ArgsPreview {
+  kind: 'args';
+  /** The parsed JSON object, or the raw text when it does not parse. */
+  arguments: JsonObject | string;
+}
+
+export type Preview = FileWritePreview | FileEditPreview | BashPreview | McpPreview | ArgsPreview;
 
 // ── the runtime's events (`Event.to_dict()` of collet_nb/core/events.py) ──
 
 interface EventBase {
+  /** "" for events about the session rather than one message. */
   message_id: string;
 }
 
@@ -64,7 +136,16 @@ export interface MessageStateEvent extends EventBase {
   type: 'message_state';
   state: MessageState;
   error: string | null;
+  /** The message's text (on the first move; "" after). */
   text: string;
+}
+
+export interface MessageStatusEvent extends EventBase {
+  type: 'message_status';
+  status: MessageStatus;
+  error: string | null;
+  /** The message that retries this failed one ("" when none). */
+  retried_by: string;
 }
 
 export interface TextDeltaEvent extends EventBase {
@@ -86,6 +167,30 @@ export interface ToolCallEvent extends EventBase {
   type: 'tool_call';
   call_id: string;
   name: string;
+  /** The raw JSON text. */
+  arguments: string;
+  /** Null when the kernel made none (it sends `{}` then). */
+  preview: Preview | null;
+}
+
+export interface ApprovalRequestedEvent extends EventBase {
+  type: 'approval_requested';
+  call_id: string;
+  name: string;
+  arguments: string;
+  preview: Preview | null;
+}
+
+export interface ApprovalResolvedEvent extends EventBase {
+  type: 'approval_resolved';
+  call_id: string;
+  decision: Decision;
+  reason: string;
+  /** `button`, `command`, `sidebar`, `policy`, `cancel` ("" in old records). */
+  by: string;
+  /** Epoch seconds (0: unknown). */
+  at: number;
+  name: string;
   arguments: string;
 }
 
@@ -95,22 +200,8 @@ export interface ToolResultEvent extends EventBase {
   name: string;
   content: string;
   is_error: boolean;
+  /** Excludes the time spent waiting for a decision. */
   duration_s: number;
-}
-
-export interface ApprovalRequestedEvent extends EventBase {
-  type: 'approval_requested';
-  call_id: string;
-  name: string;
-  arguments: string;
-}
-
-export interface ApprovalResolvedEvent extends EventBase {
-  type: 'approval_resolved';
-  call_id: string;
-  decision: string;
-  reason: string;
-  by: string;
 }
 
 export interface PlanReadyEvent extends EventBase {
@@ -123,6 +214,9 @@ export interface PlanResolvedEvent extends EventBase {
   approved: boolean;
   note: string;
   by: string;
+  at: number;
+  /** The message that carries an approved plan out ("" when none). */
+  follow_up: string;
 }
 
 export interface StatusEvent extends EventBase {
@@ -136,6 +230,7 @@ export interface StatusEvent extends EventBase {
 
 export interface PhaseEvent extends EventBase {
   type: 'phase';
+  /** preparing, thinking, streaming, tool, awaiting_approval, compacting, idle. */
   phase: string;
 }
 
@@ -164,15 +259,27 @@ export interface NoticeEvent extends EventBase {
   level: string;
 }
 
-export type SessionEvent =
+/** A setting of the session changed (`message_id` is ""). */
+export interface SessionEvent extends EventBase {
+  type: 'session';
+  agent: string;
+  provider: string;
+  model: string;
+  approval: string;
+  streaming: string;
+  workspace: string;
+}
+
+export type Event =
   | MessageStateEvent
+  | MessageStatusEvent
   | TextDeltaEvent
   | ReasoningDeltaEvent
   | AnswerResetEvent
   | ToolCallEvent
-  | ToolResultEvent
   | ApprovalRequestedEvent
   | ApprovalResolvedEvent
+  | ToolResultEvent
   | PlanReadyEvent
   | PlanResolvedEvent
   | StatusEvent
@@ -180,20 +287,69 @@ export type SessionEvent =
   | CompactedEvent
   | TurnFinishedEvent
   | ErrorEvent
-  | NoticeEvent;
+  | NoticeEvent
+  | SessionEvent;
 
-// ── kernel → sidebar ──
+export type EventType = Event['type'];
 
-export interface StatusMessage {
-  protocol_version: number;
-  type: 'status';
-  status: SessionStatus;
+/**
+ * An event of a type this front end does not know (a newer kernel may add some): it keeps
+ * its place in the numbering, and nothing shows it.
+ */
+export interface UnknownEvent {
+  type: 'unknown';
+  /** The type the kernel gave it. */
+  original: string;
+  message_id: string;
 }
 
-export interface EventMessage {
+export type WireEvent = Event | UnknownEvent;
+
+// ── the status snapshot (`collet_nb.status()`), for the sidebar's header ──
+
+export interface MessageSummary {
+  id: string;
+  text: string;
+  state: MessageState;
+  status: MessageStatus;
+  error: string | null;
+}
+
+export interface PendingTool {
+  call_id: string;
+  name: string;
+  arguments: string;
+  summary: string;
+  message_id: string;
+}
+
+export interface SessionStatus {
+  session_id: string;
+  project_dir: string;
+  state: SessionState;
+  busy: boolean;
+  agent: string;
+  provider: string;
+  model: string;
+  streaming: string;
+  workspace: string;
+  approval: string;
+  pending_plan: string | null;
+  pending_tools: PendingTool[];
+  messages: MessageSummary[];
+  iterations: number;
+  tokens: { prompt: number; completion: number };
+  context: { used: number; budget: number };
+}
+
+// ── kernel → view or sidebar ──
+
+/** Events numbered from `start`, in the receiver's own numbering. */
+export interface EventsMessage {
   protocol_version: number;
-  type: 'event';
-  event: SessionEvent;
+  type: 'events';
+  start: number;
+  events: WireEvent[];
 }
 
 export interface ReplyMessage {
@@ -204,11 +360,53 @@ export interface ReplyMessage {
   text: string;
 }
 
-export type KernelMessage = StatusMessage | EventMessage | ReplyMessage;
+/** Sidebar only: a full snapshot. */
+export interface StatusMessage {
+  protocol_version: number;
+  type: 'status';
+  status: SessionStatus;
+}
 
-// ── sidebar → kernel ──
+/** Sidebar only: a message this sidebar sent has ended; its Markdown transcript. */
+export interface TranscriptMessage {
+  protocol_version: number;
+  type: 'transcript';
+  message_id: string;
+  markdown: string;
+}
 
-// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- an alias is a JSONObject for comm.send, an interface is not
+export type KernelMessage = EventsMessage | ReplyMessage | StatusMessage | TranscriptMessage;
+
+// ── view or sidebar → kernel ──
+// Type aliases, not interfaces: an alias is a JSONObject for comm.send / model.send.
+
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
+export type SyncRequest = {
+  protocol_version: number;
+  type: 'sync';
+  seen: number;
+};
+
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
+export type ActionRequest = {
+  protocol_version: number;
+  type: 'action';
+  request_id: string;
+  action: ActionName;
+  message_id: string;
+  call_id?: string;
+  text?: string;
+};
+
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
+export type HelloRequest = {
+  protocol_version: number;
+  type: 'hello';
+  request_id?: string;
+  seen?: number;
+};
+
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
 export type SendRequest = {
   protocol_version: number;
   type: 'send';
@@ -218,7 +416,7 @@ export type SendRequest = {
   model?: string;
 };
 
-// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- an alias is a JSONObject for comm.send, an interface is not
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
 export type CommandRequest = {
   protocol_version: number;
   type: 'command';
@@ -226,27 +424,296 @@ export type CommandRequest = {
   text: string;
 };
 
-// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- an alias is a JSONObject for comm.send, an interface is not
-export type HelloRequest = {
-  protocol_version: number;
-  type: 'hello';
-  request_id?: string;
-};
+export type ViewRequest = SyncRequest | ActionRequest;
 
-export type SidebarRequest = SendRequest | CommandRequest | HelloRequest;
+export type SidebarRequest = HelloRequest | SendRequest | CommandRequest | ActionRequest;
+
+/** The `action` request of a button. */
+export function actionRequest(
+  request_id: string,
+  action: ActionName,
+  message_id: string,
+  extra: { call_id?: string; text?: string } = {}
+): ActionRequest {
+  const request: ActionRequest = {
+    protocol_version: PROTOCOL_VERSION,
+    type: 'action',
+    request_id,
+    action,
+    message_id
+  };
+  if (extra.call_id !== undefined) {
+    request.call_id = extra.call_id;
+  }
+  if (extra.text !== undefined && extra.text !== '') {
+    request.text = extra.text;
+  }
+  return request;
+}
 
 // ── reading what the kernel sends ──
 
-/** Why a kernel message could not be read (shown in the sidebar, never thrown). */
+/** Why a kernel message could not be read (shown to the user, never thrown). */
 export class ProtocolProblem {
   constructor(readonly reason: string) {}
 }
 
 type Json = Record<string, unknown>;
 
+/** Thrown inside the readers only; `readKernelMessage` turns it into a ProtocolProblem. */
+class Unreadable extends Error {}
+
 function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+function describe(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
+  return Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`;
+}
+
+/** Reads fields of one object, naming it in every complaint. */
+class Fields {
+  constructor(
+    private readonly data: Json,
+    private readonly what: string
+  ) {}
+
+  private fail(key: string, expected: string): never {
+    throw new Unreadable(
+      `${this.what}: field "${key}" should be ${expected}, not ${describe(this.data[key])}`
+    );
+  }
+
+  str(key: string): string {
+    const value = this.data[key];
+    return typeof value === 'string' ? value : this.fail(key, 'a string');
+  }
+
+  strOrNull(key: string): string | null {
+    const value = this.data[key];
+    return value === null || typeof value === 'string' ? value : this.fail(key, 'a string or null');
+  }
+
+  num(key: string): number {
+    const value = this.data[key];
+    return typeof value === 'number' && Number.isFinite(value) ? value : this.fail(key, 'a number');
+  }
+
+  int(key: string): number {
+    const value = this.data[key];
+    return Number.isInteger(value) && (value as number) >= 0
+      ? (value as number)
+      : this.fail(key, 'a whole number ≥ 0');
+  }
+
+  bool(key: string): boolean {
+    const value = this.data[key];
+    return typeof value === 'boolean' ? value : this.fail(key, 'true or false');
+  }
+
+  object(key: string): JsonObject {
+    const value = this.data[key];
+    return isRecord(value) ? (value as JsonObject) : this.fail(key, 'an object');
+  }
+
+  oneOf<T extends string>(key: string, values: readonly T[]): T {
+    const value = this.data[key];
+    const found = values.find(v => v === value);
+    return found ?? this.fail(key, `one of ${values.join(', ')}`);
+  }
+}
+
+/** A preview, null for `{}` (the kernel made none). */
+export function readPreview(value: unknown, what = 'preview'): Preview | null {
+  if (!isRecord(value)) {
+    throw new Unreadable(`${what} should be an object, not ${describe(value)}`);
+  }
+  if (Object.keys(value).length === 0) {
+    return null;
+  }
+  const f = new Fields(value, `${what} (${String(value.kind)})`);
+  switch (value.kind) {
+    case 'file_write':
+      return {
+        kind: 'file_write',
+        path: f.str('path'),
+        exists: f.bool('exists'),
+        language: f.str('language'),
+        size: f.int('size'),
+        content: f.str('content'),
+        truncated: f.bool('truncated'),
+        diff: f.str('diff')
+      };
+    case 'file_edit':
+      return {
+        kind: 'file_edit',
+        path: f.str('path'),
+        language: f.str('language'),
+        diff: f.str('diff'),
+        replace_all: f.bool('replace_all'),
+        problem: f.str('problem')
+      };
+    case 'bash':
+      return {
+        kind: 'bash',
+        command: f.str('command'),
+        cwd: f.str('cwd'),
+        timeout: f.num('timeout')
+      };
+    case 'mcp':
+      return {
+        kind: 'mcp',
+        server: f.str('server'),
+        tool: f.str('tool'),
+        read_only: f.bool('read_only'),
+        arguments: f.object('arguments')
+      };
+    case 'args': {
+      const args = value.arguments;
+      if (typeof args === 'string' || isRecord(args)) {
+        return { kind: 'args', arguments: args as JsonObject | string };
+      }
+      throw new Unreadable(
+        `${what} (args): field "arguments" should be an object or a string, not ${describe(args)}`
+      );
+    }
+    default:
+      throw new Unreadable(`${what}: unknown kind ${JSON.stringify(value.kind)}`);
+  }
+}
+
+/**
+ * One event.
+ *
+ * @returns the typed event, or an UnknownEvent for a type this front end does not know.
+ * @throws Unreadable (inside this module) for a known type with a missing or mistyped field.
+ */
+function readEvent(data: unknown, what: string): WireEvent {
+  if (!isRecord(data)) {
+    throw new Unreadable(`${what} should be an object, not ${describe(data)}`);
+  }
+  if (typeof data.type !== 'string') {
+    throw new Unreadable(`${what} has no type`);
+  }
+  const f = new Fields(data, `${what} (${data.type})`);
+  const message_id = f.str('message_id');
+  switch (data.type) {
+    case 'message_state':
+      return {
+        type: 'message_state',
+        message_id,
+        state: f.oneOf('state', MESSAGE_STATES),
+        error: f.strOrNull('error'),
+        text: f.str('text')
+      };
+    case 'message_status':
+      return {
+        type: 'message_status',
+        message_id,
+        status: f.oneOf('status', MESSAGE_STATUSES),
+        error: f.strOrNull('error'),
+        retried_by: f.str('retried_by')
+      };
+    case 'text_delta':
+    case 'reasoning_delta':
+      return { type: data.type, message_id, text: f.str('text') };
+    case 'answer_reset':
+      return { type: 'answer_reset', message_id, reason: f.str('reason') };
+    case 'tool_call':
+    case 'approval_requested':
+      return {
+        type: data.type,
+        message_id,
+        call_id: f.str('call_id'),
+        name: f.str('name'),
+        arguments: f.str('arguments'),
+        preview: readPreview(data.preview, `${what} (${data.type}): preview`)
+      };
+    case 'approval_resolved':
+      return {
+        type: 'approval_resolved',
+        message_id,
+        call_id: f.str('call_id'),
+        decision: f.oneOf('decision', DECISIONS),
+        reason: f.str('reason'),
+        by: f.str('by'),
+        at: f.num('at'),
+        name: f.str('name'),
+        arguments: f.str('arguments')
+      };
+    case 'tool_result':
+      return {
+        type: 'tool_result',
+        message_id,
+        call_id: f.str('call_id'),
+        name: f.str('name'),
+        content: f.str('content'),
+        is_error: f.bool('is_error'),
+        duration_s: f.num('duration_s')
+      };
+    case 'plan_ready':
+      return { type: 'plan_ready', message_id, plan: f.str('plan') };
+    case 'plan_resolved':
+      return {
+        type: 'plan_resolved',
+        message_id,
+        approved: f.bool('approved'),
+        note: f.str('note'),
+        by: f.str('by'),
+        at: f.num('at'),
+        follow_up: f.str('follow_up')
+      };
+    case 'status':
+      return {
+        type: 'status',
+        message_id,
+        iteration: f.int('iteration'),
+        prompt_tokens: f.int('prompt_tokens'),
+        completion_tokens: f.int('completion_tokens'),
+        context_used: f.int('context_used'),
+        context_budget: f.int('context_budget')
+      };
+    case 'phase':
+      return { type: 'phase', message_id, phase: f.str('phase') };
+    case 'compacted':
+      return {
+        type: 'compacted',
+        message_id,
+        tokens_before: f.int('tokens_before'),
+        tokens_after: f.int('tokens_after'),
+        messages_removed: f.int('messages_removed')
+      };
+    case 'turn_finished':
+      return {
+        type: 'turn_finished',
+        message_id,
+        stop_reason: f.str('stop_reason'),
+        iterations: f.int('iterations')
+      };
+    case 'error':
+      return { type: 'error', message_id, error: f.str('error'), kind: f.str('kind') };
+    case 'notice':
+      return { type: 'notice', message_id, text: f.str('text'), level: f.str('level') };
+    case 'session':
+      return {
+        type: 'session',
+        message_id,
+        agent: f.str('agent'),
+        provider: f.str('provider'),
+        model: f.str('model'),
+        approval: f.str('approval'),
+        streaming: f.str('streaming'),
+        workspace: f.str('workspace')
+      };
+    default:
+      return { type: 'unknown', original: data.type, message_id };
+  }
+}
+
+// The snapshot only feeds the sidebar's header: missing fields get neutral values.
 
 function str(data: Json, key: string): string {
   const value = data[key];
@@ -263,15 +730,8 @@ function strOrNull(data: Json, key: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-const SESSION_STATES: readonly string[] = ['idle', 'running', 'awaiting_approval', 'awaiting_plan'];
-const MESSAGE_STATES: readonly string[] = ['queued', 'running', 'answered', 'failed', 'cancelled'];
-
-function sessionState(value: string): SessionState {
-  return SESSION_STATES.includes(value) ? (value as SessionState) : 'idle';
-}
-
-function messageState(value: string): MessageState {
-  return MESSAGE_STATES.includes(value) ? (value as MessageState) : 'queued';
+function pick<T extends string>(values: readonly T[], value: unknown, fallback: T): T {
+  return values.find(v => v === value) ?? fallback;
 }
 
 function records(value: unknown): Json[] {
@@ -285,7 +745,7 @@ export function readStatus(data: Json): SessionStatus {
   return {
     session_id: str(data, 'session_id'),
     project_dir: str(data, 'project_dir'),
-    state: sessionState(str(data, 'state')),
+    state: pick(SESSION_STATES, data.state, 'idle'),
     busy: data.busy === true,
     agent: str(data, 'agent'),
     provider: str(data, 'provider'),
@@ -297,150 +757,88 @@ export function readStatus(data: Json): SessionStatus {
     pending_tools: records(data.pending_tools).map(p => ({
       call_id: str(p, 'call_id'),
       name: str(p, 'name'),
-      arguments: str(p, 'arguments')
+      arguments: str(p, 'arguments'),
+      summary: str(p, 'summary'),
+      message_id: str(p, 'message_id')
     })),
-    messages: records(data.messages).map(m => ({
-      id: str(m, 'id'),
-      text: str(m, 'text'),
-      state: messageState(str(m, 'state')),
-      error: strOrNull(m, 'error')
-    })),
+    messages: records(data.messages).map(m => {
+      const state = pick(MESSAGE_STATES, m.state, 'queued');
+      return {
+        id: str(m, 'id'),
+        text: str(m, 'text'),
+        state,
+        status: pick(MESSAGE_STATUSES, m.status, state),
+        error: strOrNull(m, 'error')
+      };
+    }),
     iterations: num(data, 'iterations'),
     tokens: { prompt: num(tokens, 'prompt'), completion: num(tokens, 'completion') },
     context: { used: num(context, 'used'), budget: num(context, 'budget') }
   };
 }
 
-/** One event, or null for a type this sidebar does not know (newer kernels may add some). */
-export function readEvent(data: Json): SessionEvent | null {
-  const message_id = str(data, 'message_id');
-  switch (data.type) {
-    case 'message_state':
-      return {
-        type: 'message_state',
-        message_id,
-        state: messageState(str(data, 'state')),
-        error: strOrNull(data, 'error'),
-        text: str(data, 'text')
-      };
-    case 'text_delta':
-      return { type: 'text_delta', message_id, text: str(data, 'text') };
-    case 'reasoning_delta':
-      return { type: 'reasoning_delta', message_id, text: str(data, 'text') };
-    case 'answer_reset':
-      return { type: 'answer_reset', message_id, reason: str(data, 'reason') };
-    case 'tool_call':
-    case 'approval_requested':
-      return {
-        type: data.type,
-        message_id,
-        call_id: str(data, 'call_id'),
-        name: str(data, 'name'),
-        arguments: str(data, 'arguments')
-      };
-    case 'tool_result':
-      return {
-        type: 'tool_result',
-        message_id,
-        call_id: str(data, 'call_id'),
-        name: str(data, 'name'),
-        content: str(data, 'content'),
-        is_error: data.is_error === true,
-        duration_s: num(data, 'duration_s')
-      };
-    case 'approval_resolved':
-      return {
-        type: 'approval_resolved',
-        message_id,
-        call_id: str(data, 'call_id'),
-        decision: str(data, 'decision'),
-        reason: str(data, 'reason'),
-        by: str(data, 'by')
-      };
-    case 'plan_ready':
-      return { type: 'plan_ready', message_id, plan: str(data, 'plan') };
-    case 'plan_resolved':
-      return {
-        type: 'plan_resolved',
-        message_id,
-        approved: data.approved === true,
-        note: str(data, 'note'),
-        by: str(data, 'by')
-      };
-    case 'status':
-      return {
-        type: 'status',
-        message_id,
-        iteration: num(data, 'iteration'),
-        prompt_tokens: num(data, 'prompt_tokens'),
-        completion_tokens: num(data, 'completion_tokens'),
-        context_used: num(data, 'context_used'),
-        context_budget: num(data, 'context_budget')
-      };
-    case 'phase':
-      return { type: 'phase', message_id, phase: str(data, 'phase') };
-    case 'compacted':
-      return {
-        type: 'compacted',
-        message_id,
-        tokens_before: num(data, 'tokens_before'),
-        tokens_after: num(data, 'tokens_after'),
-        messages_removed: num(data, 'messages_removed')
-      };
-    case 'turn_finished':
-      return {
-        type: 'turn_finished',
-        message_id,
-        stop_reason: str(data, 'stop_reason'),
-        iterations: num(data, 'iterations')
-      };
-    case 'error':
-      return { type: 'error', message_id, error: str(data, 'error'), kind: str(data, 'kind') };
-    case 'notice':
-      return { type: 'notice', message_id, text: str(data, 'text'), level: str(data, 'level') };
-    default:
-      return null;
+function readEvents(data: Json, version: number): EventsMessage {
+  const f = new Fields(data, 'an events message');
+  const start = f.int('start');
+  if (!Array.isArray(data.events)) {
+    throw new Unreadable(
+      `an events message: field "events" should be a list, not ${describe(data.events)}`
+    );
   }
+  const events = data.events.map((event: unknown, i) => readEvent(event, `event ${start + i}`));
+  return { protocol_version: version, type: 'events', start, events };
 }
 
 /**
- * Read one comm message from the kernel.
+ * Read one message from the kernel (a cell view's custom message or the sidebar's comm).
  *
- * @returns the typed message; null for an event type this sidebar does not know; a
- *   ProtocolProblem for a message it cannot use (wrong version, unknown type, not an object).
+ * @returns the typed message, or a ProtocolProblem saying what is wrong: not an object, another
+ *   protocol version, an unknown message type, a missing or mistyped field.
  */
-export function readKernelMessage(data: unknown): KernelMessage | null | ProtocolProblem {
+export function readKernelMessage(data: unknown): KernelMessage | ProtocolProblem {
   if (!isRecord(data)) {
     return new ProtocolProblem('the kernel sent a message that is not a JSON object');
   }
   const version = data.protocol_version;
   if (version !== PROTOCOL_VERSION) {
     return new ProtocolProblem(
-      `the kernel speaks protocol ${JSON.stringify(version)} and this sidebar speaks ` +
+      `the kernel speaks protocol ${JSON.stringify(version)} and this page speaks ` +
         `${PROTOCOL_VERSION}: install matching versions of collet_nb, then reload the page`
     );
   }
-  switch (data.type) {
-    case 'status':
-      return isRecord(data.status)
-        ? { protocol_version: version, type: 'status', status: readStatus(data.status) }
-        : new ProtocolProblem('a status message without a status object');
-    case 'event': {
-      if (!isRecord(data.event)) {
-        return new ProtocolProblem('an event message without an event object');
+  try {
+    switch (data.type) {
+      case 'events':
+        return readEvents(data, version);
+      case 'reply':
+        return {
+          protocol_version: version,
+          type: 'reply',
+          request_id: strOrNull(data, 'request_id'),
+          ok: data.ok === true,
+          text: str(data, 'text')
+        };
+      case 'status':
+        if (!isRecord(data.status)) {
+          return new ProtocolProblem('a status message without a status object');
+        }
+        return { protocol_version: version, type: 'status', status: readStatus(data.status) };
+      case 'transcript': {
+        const f = new Fields(data, 'a transcript message');
+        return {
+          protocol_version: version,
+          type: 'transcript',
+          message_id: f.str('message_id'),
+          markdown: f.str('markdown')
+        };
       }
-      const event = readEvent(data.event);
-      return event === null ? null : { protocol_version: version, type: 'event', event };
+      default:
+        return new ProtocolProblem(`unknown message type ${JSON.stringify(data.type)}`);
     }
-    case 'reply':
-      return {
-        protocol_version: version,
-        type: 'reply',
-        request_id: strOrNull(data, 'request_id'),
-        ok: data.ok === true,
-        text: str(data, 'text')
-      };
-    default:
-      return new ProtocolProblem(`unknown message type ${JSON.stringify(data.type)}`);
+  } catch (error) {
+    if (error instanceof Unreadable) {
+      return new ProtocolProblem(`the kernel sent what this page cannot read: ${error.message}`);
+    }
+    throw error;
   }
 }

@@ -1,22 +1,31 @@
 /**
- * The left-sidebar panel: the active notebook's collet session — state, agent and model, the
- * streaming conversation, pending tool calls and plan, the queue, Cancel and a send box.
- * It holds no session state of its own: it renders a Connection's Conversation and sends
- * the same slash commands the cell widgets' buttons run.
+ * The left-sidebar panel: the active notebook's collet session — its state and settings, the
+ * whole conversation drawn by the one renderer (render/) that cells use too, what waits for a
+ * decision, the queue, Cancel and a send box. It holds no session state of its own: it draws a
+ * Connection's Conversation and sends `action` requests (recorded as by `sidebar`).
  */
 
 import type { NotebookPanel } from '@jupyterlab/notebook';
-import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { Connection } from './connection';
-import { settled, stateText, statusLine } from './conversation';
+import type { Attention, Conversation } from './conversation';
 import { PREFIX, atEnd, badge, button, el, fill } from './dom';
-import { AGENTS } from './protocol';
-import type { AgentKind, PendingTool, ReplyMessage } from './protocol';
-import { entryNode } from './timeline';
+import { AGENTS, PROTOCOL_VERSION } from './protocol';
+import type {
+  AgentKind,
+  ReplyMessage,
+  SessionState,
+  SessionStatus,
+  TranscriptMessage
+} from './protocol';
+import { requestActions } from './render/actions';
+import type { Actions } from './render/actions';
+import { injectStyles } from './render/styles';
+import { ConversationView } from './render/view';
+import { settingsLine, statusWord } from './render/words';
 
 /** The command that loads the extension, as the sidebar shows and runs it. */
 export const LOAD_CODE = '%load_ext collet_nb';
@@ -44,17 +53,84 @@ function hintNodes(parts: readonly (string | { code: string })[]): Node[] {
   );
 }
 
+/**
+ * The session's state for the header badge. A snapshot still saying `running` once no message
+ * runs or waits is settled: the runner goes idle right after a message's last event, without
+ * an event of its own.
+ */
+export function sessionState(status: SessionStatus, conversation: Conversation): SessionState {
+  if (status.state !== 'running') {
+    return status.state;
+  }
+  const active = conversation.messages.some(
+    m => m.status === 'running' || m.status === 'awaiting_approval'
+  );
+  return active || conversation.messages.length === 0 ? 'running' : 'idle';
+}
+
+/** The header's status line: the session's settings and token count. */
+export function headerLine(status: SessionStatus, conversation: Conversation): string {
+  const settings = conversation.session ?? status;
+  const parts = [settingsLine(settings)];
+  const counters = conversation.counters;
+  const tokens =
+    counters === null
+      ? status.tokens.prompt + status.tokens.completion
+      : counters.prompt_tokens + counters.completion_tokens;
+  if (tokens > 0) {
+    parts.push(`${tokens.toLocaleString('en')} tokens`);
+  }
+  return parts.join(' · ');
+}
+
+function attentionKey(item: Attention): string {
+  return item.kind === 'plan'
+    ? `plan\u0000${item.messageId}`
+    : `tool\u0000${item.messageId}\u0000${item.callId}`;
+}
+
+/** Put a message's transcript in a Markdown cell below the notebook's active cell (once). */
+export function insertTranscript(panel: NotebookPanel, transcript: TranscriptMessage): void {
+  const notebook = panel.content;
+  const shared = notebook.model?.sharedModel;
+  if (shared === undefined) {
+    return;
+  }
+  const already = shared.cells.some(cell => {
+    const meta = cell.getMetadata('collet');
+    return (
+      typeof meta === 'object' &&
+      meta !== null &&
+      !Array.isArray(meta) &&
+      meta.transcript === transcript.message_id
+    );
+  });
+  if (already) {
+    return;
+  }
+  const index = Math.min(Math.max(notebook.activeCellIndex + 1, 0), shared.cells.length);
+  shared.insertCell(index, {
+    cell_type: 'markdown',
+    source: transcript.markdown,
+    metadata: { collet: { transcript: transcript.message_id } }
+  });
+}
+
 /** The sidebar widget. Call `follow()` with the active notebook. */
 export class ColletSidebar extends Widget {
   private _panel: NotebookPanel | null = null;
   private _connection: Connection | null = null;
   private readonly _connections = new Map<NotebookPanel, Connection>();
-  private readonly _entries = new Map<string, { revision: number; node: HTMLElement }>();
-  private _epoch = -1;
+  private _view: ConversationView | null = null;
+  private _viewOf: Conversation | null = null;
   private _frame = 0;
-  private _toolRows = new Map<string, HTMLElement>();
-  private _planKey: string | null = null;
-  private _planNode: HTMLElement | null = null;
+  private _attentionSeen = new Set<string>();
+  private _attentionEpoch = -1;
+
+  private readonly _actions: Actions = requestActions(
+    request => this._ask(connection => connection.action(request)),
+    () => this._connection?.nextId() ?? 'none'
+  );
 
   private readonly _where = el('div', 'where');
   private readonly _hint = el('div', 'hint');
@@ -63,24 +139,24 @@ export class ColletSidebar extends Widget {
     kind: 'accept'
   });
   private readonly _status = el('div', 'status');
+  private readonly _attention = el('div', 'attention');
   private readonly _conversation = el('div', 'conversation');
-  private readonly _pending = el('div', 'pending');
   private readonly _queue = el('div', 'queue');
   private readonly _agent = el('select', 'agent');
   private readonly _input = el('textarea', 'input');
   private readonly _sendButton = button('Send', () => void this._send(), { kind: 'accept' });
   private readonly _cancelButton = button('Cancel', () => void this._run('/cancel'), {
-    title: 'Stop the running turn and empty the queue (/cancel)',
-    kind: 'warn'
+    title: 'Stop the running turn and empty the queue (/cancel)'
   });
   private readonly _notice = el('div', 'notice');
   private readonly _composer = el('div', 'composer');
 
-  constructor(private readonly _rendermime: IRenderMimeRegistry | null) {
+  constructor() {
     super();
     this.id = 'collet-nb-sidebar';
     this.addClass(PREFIX);
     this.title.caption = 'Collet agent';
+    injectStyles(document);
     this._build();
     this._schedule();
   }
@@ -94,11 +170,10 @@ export class ColletSidebar extends Widget {
     this._panel = panel;
     this._connection = panel === null ? null : this._connectionOf(panel);
     this._connection?.changed.connect(this._schedule);
-    this._entries.clear();
-    this._epoch = -1;
-    this._toolRows.clear();
-    this._planKey = null;
-    this._planNode = null;
+    this._view = null;
+    this._viewOf = null;
+    this._attentionSeen = new Set();
+    this._attentionEpoch = -1;
     this._notice.textContent = '';
     this._schedule();
   }
@@ -132,6 +207,9 @@ export class ColletSidebar extends Widget {
     if (connection === undefined) {
       const created = new Connection(panel.sessionContext);
       this._connections.set(panel, created);
+      created.transcript.connect((_sender, transcript) => {
+        insertTranscript(panel, transcript);
+      });
       panel.disposed.connect(() => {
         created.dispose();
         this._connections.delete(panel);
@@ -184,8 +262,8 @@ export class ColletSidebar extends Widget {
       header,
       hintBox,
       this._status,
+      this._attention,
       this._conversation,
-      this._pending,
       this._queue,
       this._composer,
       this._notice
@@ -208,7 +286,7 @@ export class ColletSidebar extends Widget {
     const connection = this._connection;
     this._where.textContent = this._panel?.context.path ?? '';
     const state = connection === null ? 'no-notebook' : connection.state;
-    const status = connection?.conversation.status ?? null;
+    const status = connection?.status ?? null;
     const live = connection !== null && state === 'connected' && status !== null;
     this.node.dataset.link = state;
     fill(
@@ -219,8 +297,8 @@ export class ColletSidebar extends Widget {
     this._loadButton.style.display = state === 'not-loaded' ? '' : 'none';
     for (const node of [
       this._status,
+      this._attention,
       this._conversation,
-      this._pending,
       this._queue,
       this._composer
     ]) {
@@ -229,135 +307,80 @@ export class ColletSidebar extends Widget {
     if (!live) {
       return;
     }
-    const now = settled(status);
-    const phase = connection.conversation.phase;
-    this._status.dataset.state = now.state;
+    const conversation = connection.conversation;
+    const now = sessionState(status, conversation);
+    const phase = conversation.phase;
+    this._status.dataset.state = now;
+    const word = statusWord(now) + (phase && now === 'running' ? ` · ${phase}` : '');
     fill(this._status, [
-      badge(now.state, stateText(now.state, phase)),
-      el('span', 'statusLine', statusLine(now)),
+      badge(now, word),
+      el('span', 'statusLine', headerLine(status, conversation)),
       this._cancelButton
     ]);
-    this._status.title = `session ${now.session_id} in ${now.project_dir}`;
+    this._status.title = `session ${status.session_id} in ${status.project_dir}`;
+    const queued = conversation.messages.filter(m => m.status === 'queued');
+    const cancellable = now !== 'idle' || queued.length > 0;
+    this._cancelButton.disabled = !cancellable;
+    // Red only when it would stop something.
+    this._cancelButton.classList.toggle('jp-mod-warn', cancellable);
     this._renderConversation(connection);
-    this._renderPending(now.pending_tools, now.pending_plan, connection.conversation.planFrom);
-    this._renderQueue(connection);
-    this._cancelButton.disabled = !now.busy && connection.conversation.queued.length === 0;
+    this._renderQueue(queued.map(m => ({ id: m.id, text: m.text })));
   }
 
   private _renderConversation(connection: Connection): void {
-    if (connection.conversation.epoch !== this._epoch) {
-      this._epoch = connection.conversation.epoch;
-      this._entries.clear(); // the ids now name other messages
+    const conversation = connection.conversation;
+    if (this._view === null || this._viewOf !== conversation) {
+      this._view = new ConversationView(conversation, this._actions, {
+        empty: 'No messages yet: write one below.'
+      });
+      this._viewOf = conversation;
+      fill(this._conversation, [this._view.node]);
     }
     const follow = atEnd(this._conversation);
-    const nodes: HTMLElement[] = [];
-    for (const entry of connection.conversation.entries) {
-      let cached = this._entries.get(entry.id);
-      if (cached?.revision !== entry.revision) {
-        cached = { revision: entry.revision, node: entryNode(entry, this._rendermime) };
-        this._entries.set(entry.id, cached);
-      }
-      nodes.push(cached.node);
+    this._view.update();
+    const attention = conversation.attention;
+    this._renderAttention(attention);
+    // What newly waits for a decision comes into view; otherwise new output does, when the
+    // reader was at the end already.
+    if (conversation.epoch !== this._attentionEpoch) {
+      this._attentionEpoch = conversation.epoch;
+      this._attentionSeen = new Set();
     }
-    const same =
-      nodes.length === this._conversation.children.length &&
-      nodes.every((node, i) => this._conversation.children[i] === node);
-    if (!same) {
-      fill(this._conversation, nodes);
-    }
-    if (nodes.length === 0) {
-      fill(this._conversation, [el('div', 'empty', 'No messages yet: write one below.')]);
-    }
-    if (follow) {
+    const fresh = attention.find(item => !this._attentionSeen.has(attentionKey(item)));
+    // Once the last decision is made, what the turn does next is followed again.
+    const decided = this._attentionSeen.size > 0 && attention.length === 0;
+    this._attentionSeen = new Set(attention.map(attentionKey));
+    const target = fresh === undefined ? null : this._view.locate(fresh);
+    if (target !== null) {
+      reveal(this._conversation, target);
+    } else if (follow || decided) {
       this._conversation.scrollTop = this._conversation.scrollHeight;
     }
   }
 
-  private _renderPending(tools: PendingTool[], plan: string | null, planFrom: string): void {
-    // Rows and the plan box live while the same call or plan waits (they hold what the user
-    // types); the keys carry the content too, since call ids may repeat across turns.
-    const rows = new Map<string, HTMLElement>();
-    tools.forEach((tool, index) => {
-      // `/allow` and `/deny` act on the oldest pending call: only that one gets buttons.
-      const key = [tool.call_id, tool.name, tool.arguments, index === 0].join('\u0000');
-      rows.set(key, this._toolRows.get(key) ?? this._toolRow(tool, index === 0));
-    });
-    this._toolRows = rows;
-    const planKey = plan === null ? null : `${planFrom}\u0000${plan}`;
-    if (planKey !== this._planKey) {
-      this._planKey = planKey;
-      this._planNode = plan === null ? null : this._planBox(plan);
-    }
-    const nodes = [...rows.values()];
-    if (this._planNode !== null) {
-      nodes.push(this._planNode);
-    }
-    if (
-      nodes.length !== this._pending.children.length ||
-      nodes.some((node, i) => this._pending.children[i] !== node)
-    ) {
-      fill(this._pending, nodes);
-    }
-  }
-
-  private _toolRow(tool: PendingTool, actionable: boolean): HTMLElement {
-    const row = el('div', 'approval');
-    row.dataset.callId = tool.call_id;
-    row.append(
-      el('div', 'approvalTitle', `Allow ${tool.name}?`),
-      el('pre', 'toolArgs', tool.arguments)
-    );
-    if (!actionable) {
-      row.append(el('div', 'note', 'waits for the call above'));
+  private _renderAttention(attention: readonly Attention[]): void {
+    const rows = attention.map(item => {
+      const what =
+        item.kind === 'plan'
+          ? `${item.messageId}: the plan waits for your decision`
+          : `${item.messageId}: ${item.name} waits for your decision`;
+      const row = button(
+        what,
+        () => {
+          const target = this._view?.locate(item) ?? null;
+          if (target !== null) {
+            reveal(this._conversation, target);
+          }
+        },
+        { title: 'Show it' }
+      );
+      row.classList.add(`${PREFIX}-attentionItem`);
       return row;
-    }
-    const reason = el('input', 'reason');
-    reason.placeholder = 'reason for Deny (optional; the model reads it)';
-    const buttons = el('div', 'buttons');
-    buttons.append(
-      button('Allow once', () => void this._run('/allow'), { kind: 'accept' }),
-      button('Allow for session', () => void this._run('/allow session'), {
-        title: `Allow ${tool.name} without asking for the rest of this session`
-      }),
-      button('Deny', () => void this._run(withText('/deny', reason.value)), { kind: 'warn' })
-    );
-    row.append(reason, buttons);
-    return row;
+    });
+    fill(this._attention, rows);
   }
 
-  private _planBox(plan: string): HTMLElement {
-    const box = el('div', 'plan');
-    box.append(el('div', 'approvalTitle', 'The plan waits for your decision'));
-    const body = el('div', 'planText', plan);
-    box.append(body);
-    if (this._rendermime !== null) {
-      const renderer = this._rendermime.createRenderer('text/markdown');
-      void renderer
-        .renderModel(this._rendermime.createModel({ data: { 'text/markdown': plan } }))
-        .then(() => {
-          renderer.node.classList.add(`${PREFIX}-markdown`);
-          fill(body, [renderer.node]);
-        })
-        .catch(() => {
-          renderer.dispose(); // the plain text stays
-        });
-    }
-    const note = el('textarea', 'note');
-    note.rows = 2;
-    note.placeholder = 'Note for Approve, or why you reject it (optional)';
-    const buttons = el('div', 'buttons');
-    buttons.append(
-      button('Approve', () => void this._run(withText('/approve', note.value)), {
-        kind: 'accept'
-      }),
-      button('Reject', () => void this._run(withText('/reject', note.value)), { kind: 'warn' })
-    );
-    box.append(note, buttons);
-    return box;
-  }
-
-  private _renderQueue(connection: Connection): void {
-    const queued = connection.conversation.queued;
+  private _renderQueue(queued: readonly { id: string; text: string }[]): void {
     if (queued.length === 0) {
       fill(this._queue, []);
       return;
@@ -366,7 +389,7 @@ export class ColletSidebar extends Widget {
     for (const entry of queued) {
       const row = el('div', 'queued');
       row.dataset.messageId = entry.id;
-      const remove = button('✕', () => void this._run(`/remove ${entry.id}`), {
+      const remove = button('✕', () => void this._remove(entry.id), {
         title: `Remove ${entry.id} from the queue`
       });
       remove.setAttribute('aria-label', `Remove ${entry.id}`);
@@ -387,11 +410,31 @@ export class ColletSidebar extends Widget {
     this._say(reply.text, reply.ok);
   }
 
-  private async _run(text: string): Promise<void> {
+  /** Run a request on the current connection; its reply goes to the notice line too. */
+  private async _ask(
+    request: (connection: Connection) => Promise<ReplyMessage>
+  ): Promise<ReplyMessage> {
     const connection = this._connection;
-    if (connection !== null) {
-      this._show(await connection.command(text));
+    if (connection === null) {
+      return {
+        protocol_version: PROTOCOL_VERSION,
+        type: 'reply',
+        request_id: null,
+        ok: false,
+        text: 'no notebook is active'
+      };
     }
+    const reply = await request(connection);
+    this._show(reply);
+    return reply;
+  }
+
+  private async _remove(messageId: string): Promise<void> {
+    await this._actions.remove(messageId);
+  }
+
+  private async _run(text: string): Promise<void> {
+    await this._ask(connection => connection.command(text));
   }
 
   private async _send(): Promise<void> {
@@ -432,10 +475,19 @@ export class ColletSidebar extends Widget {
   }
 }
 
-/** `/command` followed by free text, if any (the text's lines are kept). */
-function withText(command: string, text: string): string {
-  const rest = text.trim();
-  return rest === '' ? command : `${command} ${rest}`;
+/** Scroll `scroller` so that `target` (inside it) is in view, its top first. */
+function reveal(scroller: HTMLElement, target: HTMLElement): void {
+  const top =
+    target.getBoundingClientRect().top -
+    scroller.getBoundingClientRect().top +
+    scroller.scrollTop -
+    8;
+  const bottom = top + target.offsetHeight + 16;
+  const view = scroller.clientHeight;
+  if (top < scroller.scrollTop || bottom > scroller.scrollTop + view) {
+    // All of it when it fits (a tool card with its buttons), else its beginning (a long plan).
+    scroller.scrollTop = Math.max(0, bottom - top > view ? top : bottom - view);
+  }
 }
 
 /** The agent chosen in the send box, if it is one of AGENTS. */

@@ -1,0 +1,311 @@
+/**
+ * A tool call's card: what it will do (by its preview's kind: a file written or edited, a
+ * command, an MCP tool, plain arguments), its approval — buttons while it waits, then who
+ * decided what and when — and its result.
+ */
+
+import type { ToolCard } from '../conversation';
+import type {
+  ArgsPreview,
+  BashPreview,
+  Decision,
+  FileEditPreview,
+  FileWritePreview,
+  JsonValue,
+  McpPreview,
+  MessageStatus
+} from '../protocol';
+import type { Actions } from './actions';
+import { box, button, fold, h } from './dom';
+import { codeBlock, diffBlock } from './markdown';
+import {
+  STAGE_WORDS,
+  decisionLine,
+  lines,
+  seconds,
+  size,
+  stageOf,
+  summary,
+  verdict
+} from './words';
+
+/** Content longer than this many lines starts folded (its size on the fold). */
+export const FOLD_LINES = 24;
+/** A result this short shows inline; longer ones are folded. */
+const SHORT_RESULT = 160;
+/** Longest value shown in an arguments table cell. */
+const MAX_VALUE = 2_000;
+
+function lineCount(text: string): number {
+  return text === '' ? 0 : text.replace(/\n$/, '').split('\n').length;
+}
+
+/** Code, folded with its size when long. */
+function content(code: string, language: string, what: string, bytes?: number): HTMLElement {
+  const count = lineCount(code);
+  const label = `${what} · ${lines(count)} · ${size(bytes ?? new TextEncoder().encode(code).length)}`;
+  if (count > FOLD_LINES) {
+    return fold('fold', label, () => codeBlock(code, language));
+  }
+  return box('div', 'section', [h('div', 'label', label), codeBlock(code, language)]);
+}
+
+function fileWrite(preview: FileWritePreview): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  const cut = preview.truncated
+    ? h(
+        'div',
+        'hint',
+        `only the first ${preview.content.length.toLocaleString('en')} characters are shown`
+      )
+    : null;
+  if (preview.exists) {
+    parts.push(
+      preview.diff
+        ? box('div', 'section', [
+            h('div', 'label', 'changes to the current file'),
+            diffBlock(preview.diff)
+          ])
+        : h('div', 'hint', 'the new content is the same as the current file')
+    );
+    const folded = fold('fold', `new content · ${size(preview.size)}`, () =>
+      codeBlock(preview.content, preview.language)
+    );
+    if (cut !== null) {
+      folded.append(cut);
+    }
+    parts.push(folded);
+  } else {
+    parts.push(content(preview.content, preview.language, 'content', preview.size));
+    if (cut !== null) {
+      parts.push(cut);
+    }
+  }
+  return parts;
+}
+
+function fileEdit(preview: FileEditPreview): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  if (preview.problem) {
+    parts.push(h('div', 'problem', `will fail: ${preview.problem}`));
+  }
+  if (preview.diff) {
+    parts.push(diffBlock(preview.diff));
+  }
+  return parts;
+}
+
+function bash(preview: BashPreview): HTMLElement[] {
+  return [
+    codeBlock(preview.command, 'bash'),
+    h('div', 'hint', `in ${preview.cwd} · timeout ${preview.timeout.toLocaleString('en')} s`)
+  ];
+}
+
+function valueText(value: JsonValue): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 1);
+  return text.length > MAX_VALUE
+    ? `${text.slice(0, MAX_VALUE)}… (${(text.length - MAX_VALUE).toLocaleString('en')} more characters)`
+    : text;
+}
+
+/** Arguments as a small key/value table. */
+export function argsTable(args: Record<string, JsonValue>): HTMLElement {
+  const keys = Object.keys(args);
+  if (keys.length === 0) {
+    return h('div', 'hint', 'no arguments');
+  }
+  const table = h('table', 'kv');
+  for (const key of keys) {
+    const row = document.createElement('tr');
+    const value = args[key];
+    row.append(h('th', '', key), h('td', '', value === undefined ? '' : valueText(value)));
+    table.append(row);
+  }
+  return table;
+}
+
+function mcp(preview: McpPreview): HTMLElement[] {
+  return [argsTable(preview.arguments)];
+}
+
+function args(preview: ArgsPreview): HTMLElement[] {
+  return [
+    typeof preview.arguments === 'string'
+      ? h('pre', 'raw', preview.arguments)
+      : argsTable(preview.arguments)
+  ];
+}
+
+/** The raw arguments, when the kernel sent no preview. */
+function rawArgs(text: string): HTMLElement[] {
+  try {
+    const parsed: unknown = JSON.parse(text || '{}');
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return [argsTable(parsed as Record<string, JsonValue>)];
+    }
+  } catch {
+    // not JSON: shown as it is
+  }
+  return [h('pre', 'raw', text)];
+}
+
+function previewParts(card: ToolCard): HTMLElement[] {
+  const preview = card.preview;
+  if (preview === null) {
+    return rawArgs(card.arguments);
+  }
+  switch (preview.kind) {
+    case 'file_write':
+      return fileWrite(preview);
+    case 'file_edit':
+      return fileEdit(preview);
+    case 'bash':
+      return bash(preview);
+    case 'mcp':
+      return mcp(preview);
+    case 'args':
+      return args(preview);
+  }
+}
+
+function head(card: ToolCard, stageWord: string): HTMLElement {
+  const preview = card.preview;
+  const parts: (Node | null)[] = [];
+  if (preview?.kind === 'mcp') {
+    parts.push(
+      h('span', 'tool-name', preview.tool),
+      h('span', 'tool-summary', `on MCP server ${preview.server}`)
+    );
+    if (preview.read_only) {
+      parts.push(h('span', 'badge', 'read-only'));
+    }
+  } else {
+    parts.push(h('span', 'tool-name', card.name));
+    const said = summary(preview);
+    if (said) {
+      parts.push(h('span', 'tool-summary', said));
+    }
+    if (preview?.kind === 'file_edit' && preview.replace_all) {
+      parts.push(h('span', 'badge', 'replace all'));
+    }
+  }
+  parts.push(h('span', 'stage', stageWord));
+  return box('div', 'tool-head', parts);
+}
+
+function result(card: ToolCard): HTMLElement | null {
+  const res = card.result;
+  if (res === null) {
+    return null;
+  }
+  const label = res.is_error ? 'error' : 'result';
+  const took = res.duration_s > 0 ? ` · ${seconds(res.duration_s)}` : '';
+  const text = res.content;
+  if (text.length <= SHORT_RESULT && !text.includes('\n')) {
+    const node = box('div', 'result', [h('span', 'label', `${label}${took}: `), text || '(empty)']);
+    node.classList.toggle('collet-is-error', res.is_error);
+    return node;
+  }
+  const node = fold(
+    'result',
+    `${label} · ${lines(lineCount(text))} · ${text.length.toLocaleString('en')} characters${took}`,
+    () => h('pre', 'raw', text)
+  );
+  node.classList.toggle('collet-is-error', res.is_error);
+  return node;
+}
+
+/** The Allow once / Allow for session / Deny row of a waiting call. */
+function pendingBox(messageId: string, card: ToolCard, actions: Actions): HTMLElement {
+  const reason = h('input', 'reason');
+  reason.type = 'text';
+  reason.placeholder = 'reason for Deny (optional; the model reads it)';
+  reason.setAttribute('aria-label', `Why ${card.name} is denied`);
+  const said = h('div', 'reply');
+  const buttons: HTMLButtonElement[] = [];
+  const decide = (decision: Decision): void => {
+    for (const b of buttons) {
+      b.disabled = true;
+    }
+    said.textContent = `${verdict(decision)}…`;
+    void actions
+      .decide(messageId, card.callId, decision, decision === 'deny' ? reason.value.trim() : '')
+      .then(reply => {
+        if (!reply.ok) {
+          said.textContent = reply.text;
+          said.classList.add('collet-is-error');
+          for (const b of buttons) {
+            b.disabled = false;
+          }
+        }
+      });
+  };
+  buttons.push(
+    button(
+      'Allow once',
+      () => {
+        decide('allow_once');
+      },
+      { kind: 'accept' }
+    ),
+    button(
+      'Allow for session',
+      () => {
+        decide('allow_session');
+      },
+      {
+        title: `Allow ${card.name} without asking again in this session`
+      }
+    ),
+    button(
+      'Deny',
+      () => {
+        decide('deny');
+      },
+      { kind: 'warn' }
+    )
+  );
+  reason.addEventListener('keydown', event => {
+    if (event.key === 'Enter' && !event.isComposing) {
+      event.preventDefault();
+      decide('deny');
+    }
+  });
+  return box('div', 'approval', [
+    h('div', 'ask', `Allow ${card.name}?`),
+    box('div', 'buttons', [...buttons, reason]),
+    said
+  ]);
+}
+
+/** The card of one tool call in message `messageId` (whose status is `status`). */
+export function toolCardNode(
+  messageId: string,
+  card: ToolCard,
+  status: MessageStatus,
+  actions: Actions
+): HTMLElement {
+  const stage = stageOf(card, status);
+  const node = h('div', 'tool');
+  node.dataset.stage = stage;
+  node.dataset.tool = card.name;
+  if (card.preview !== null) {
+    node.dataset.preview = card.preview.kind;
+  }
+  node.append(head(card, STAGE_WORDS[stage]));
+  node.append(box('div', 'preview', previewParts(card)));
+  const approval = card.approval;
+  if (approval?.pending === true) {
+    node.append(pendingBox(messageId, card, actions));
+  } else if (approval !== null) {
+    const line = h('div', 'decision', decisionLine(approval));
+    line.dataset.decision = approval.decision ?? '';
+    node.append(line);
+  }
+  const res = result(card);
+  if (res !== null) {
+    node.append(res);
+  }
+  return node;
+}
