@@ -88,7 +88,7 @@ def nothing_waits(event: ApprovalResolved | PlanResolved, at: float) -> str:
         what, verdict = f"{event.name}", VERDICTS.get(event.decision, event.decision)
     else:
         what, verdict = "plan", "approved" if event.approved else "rejected"
-    who = {"": "", "cancel": " when the turn was cancelled"}.get(event.by, f" by {event.by}")
+    who = {"": "", "cancel": " when the message was cancelled"}.get(event.by, f" by {event.by}")
     when = time.strftime("%H:%M", time.localtime(at))
     return f"nothing waits: {event.message_id}'s {what} was {verdict}{who} at {when}"
 

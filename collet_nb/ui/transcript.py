@@ -41,6 +41,13 @@ def _when(at: Any) -> str:
     return time.strftime("%H:%M", time.localtime(at)) if isinstance(at, int | float) and at else ""
 
 
+def _who(by: str) -> str:
+    """Who decided (a call denied because its message was cancelled was decided by no one)."""
+    if by == "cancel":
+        return " when the message was cancelled"
+    return f" by {by}" if by else ""
+
+
 def _fence(text: str, language: str = "") -> str:
     """``text`` in a code fence longer than any backtick run inside it."""
     ticks = "`" * max(3, _longest_backticks(text) + 1)
@@ -200,7 +207,7 @@ class Transcript:
             )  # fmt: skip
         elif kind == "approval_resolved":
             verdict = VERDICTS.get(str(event.get("decision")), str(event.get("decision")))
-            who = f" by {event['by']}" if event.get("by") else ""
+            who = _who(str(event.get("by") or ""))
             when = f" at {_when(event.get('at'))}" if _when(event.get("at")) else ""
             why = f": {event['reason']}" if event.get("reason") else ""
             m.parts.append(f"> **{event.get('name', 'the call')}** {verdict}{who}{when}{why}")

@@ -35,7 +35,9 @@ export function clock(at: number): string {
 
 function whoAndWhen(by: string, at: number): string {
   const when = clock(at);
-  return (by ? ` by ${by}` : '') + (when ? ` at ${when}` : '');
+  // A call denied because its message was cancelled was decided by no one.
+  const who = by === 'cancel' ? ' when the message was cancelled' : by ? ` by ${by}` : '';
+  return who + (when ? ` at ${when}` : '');
 }
 
 /** `allowed once by button at 14:02`, with `: reason` when one was given. */
