@@ -82,7 +82,7 @@ CLAIMS: dict[str, list[str]] = {
         "m4 answered\nidle",
         "- call the plumber",
         "awaiting approval: bash",
-        "denied demo_0_0",
+        "denied m5's bash",
         "m5 answered\nidle",
         "the user denied this bash call: keep my notes, please\nnotes.txt still there: True",
         "m3: 1 file(s): notes.txt\nm4: 1 file(s): notes.txt",
@@ -97,7 +97,7 @@ CLAIMS: dict[str, list[str]] = {
         "commit-message — Writes commit messages in this project's style.",
         # Nothing known before the first turn; then the read-only lookup ran without asking.
         "no tool matches 'glossary'\nawaiting approval: mcp__lesson__word_count",
-        "allowed demo_1_0",
+        "allowed m1's mcp__lesson__word_count",
         "m1 answered\nidle",
         "lesson: running · stdio",
         "demo_mcp_server.py · 3 tool(s)",
@@ -311,6 +311,12 @@ def run_notebook(path: Path, work: Path) -> NotebookNode:
     return nb
 
 
+def listing(folder: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if "__pycache__" not in str(p)
+    )
+
+
 @pytest.mark.parametrize("ipykernel", IPYKERNELS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_notebook_runs_top_to_bottom_headless_without_errors(
@@ -321,6 +327,20 @@ def test_the_notebook_runs_top_to_bottom_headless_without_errors(
     assert problems(nb) == []
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
     assert missing_in_order(printed(nb), CLAIMS.get(path.stem, [])) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_lesson_run_twice_with_the_same_home_makes_the_same_claims_and_writes_nothing_beside_it(
+    path, demo_env
+):
+    # Started in the lessons' own folder, as Jupyter starts a notebook's kernel.
+    folder = ROOT / "notebooks"
+    before = listing(folder)
+    for run in ("first", "second"):
+        nb = run_notebook(path, folder)
+        assert problems(nb) == [], run
+        assert missing_in_order(printed(nb), CLAIMS.get(path.stem, [])) == [], run
+    assert listing(folder) == before
 
 
 def test_the_byom_notebook_talks_to_a_configured_endpoint_and_never_shows_its_key(
