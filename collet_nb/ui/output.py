@@ -11,6 +11,7 @@ fall back, so the output ends on the static form.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _SAID: list[str] = []  # the missing-renderer note, once per kernel
+CLOSE_AFTER = 30.0  # seconds an ended view's widget lives on (no longer shown)
 # After these, what a reader without the kernel sees is brought up to date.
 DECISIONS = {"approval_resolved", "plan_resolved"}
 
@@ -85,10 +87,13 @@ class MessageOutput:
         self.live = False
         self._update(self.transcript.markdown())
         self.cursor.close()
-        if self.view is not None:
-            self.view.cursor.flush()  # its last batch first: a reload shows the transcript
-            self.view.close()
-            self.view = None
+        view, self.view = self.view, None
+        if view is not None:
+            view.cursor.flush()  # its last batch first
+            view.cursor.close()
+            # The widget itself closes later: a front end still loading its model (a message
+            # that ended at once, under Run All) would fail to initialize a closed one.
+            _later(CLOSE_AFTER, view.close)
 
 
 def latest_parent(kernel: Any) -> dict[str, Any] | None:
@@ -122,3 +127,10 @@ def publish_update(bundle: dict[str, Any], display_id: str) -> None:
     pub.session.send(
         pub.pub_socket, "update_display_data", json_clean(content), parent=parent, ident=pub.topic
     )
+
+
+def _later(delay: float, callback: Any) -> None:
+    try:
+        asyncio.get_running_loop().call_later(delay, callback)
+    except RuntimeError:  # no loop (a plain shell): now
+        callback()

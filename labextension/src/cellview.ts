@@ -160,8 +160,9 @@ export class CellView {
   }
 }
 
-/** anywidget's render: one view in `el`; returns its cleanup. */
-export function render({ model, el }: RenderProps): () => void {
+/** anywidget's render: one view in `el`; returns its cleanup (not a named export: anywidget
+ * reads a named `render` as the deprecated form and warns). */
+function render({ model, el }: RenderProps): () => void {
   injectStyles(el.ownerDocument);
   const view = new CellView(model, el);
   return () => {

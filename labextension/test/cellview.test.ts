@@ -2,7 +2,9 @@
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { CellView, render } from '../src/cellview';
+import cellview, { CellView } from '../src/cellview';
+
+const { render } = cellview;
 import { E, FakeModel, fixtures, running } from './helpers';
 
 let el: HTMLElement;
