@@ -1,14 +1,18 @@
 """Every teaching notebook in notebooks/ runs top to bottom headless against the demo model.
 
-Each runs under nbclient in a scratch folder (COLLET_HOME there too, so the checkout stays
-clean) within one overall budget of 60 s, and fails on any error output or stderr line, except
-in cells tagged ``expect-error`` (an intended error demo), which must produce one. The lessons'
-claims are checked through what they print, and every prompt they send must be one the demo
-model has a script for (cells tagged ``demo-fallback`` show the answer to an unknown prompt).
+Each runs under nbclient with COLLET_HOME and the temp dir in a scratch folder (so the checkout
+stays clean) within one overall budget of 60 s, and fails on any error output or stderr line,
+except in cells tagged ``expect-error`` (an intended error demo), which must produce one. The
+lessons' claims are checked through what they print, and every prompt they send must be one the
+demo model has a script for (cells tagged ``demo-fallback`` show the answer to an unknown
+prompt). Each lesson works in a fresh folder of its own per run: run twice with the same
+COLLET_HOME, it makes the same claims (nothing replays the first run's saved answers), and
+nothing lands beside it.
 """
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -274,7 +278,7 @@ def test_the_slow_answer_of_02_leaves_time_to_send_more_while_it_streams():
 
 
 @pytest.fixture
-def demo_env(monkeypatch, tmp_path):
+def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A hermetic environment: the demo model, COLLET_HOME and TMPDIR in tmp, no keys."""
     for name in list(os.environ):
         if name.startswith("COLLET_") or name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
@@ -284,7 +288,7 @@ def demo_env(monkeypatch, tmp_path):
     monkeypatch.setenv("COLLET_DEMO_PACE", TEST_PACE)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    # Lessons that move to a scratch folder under the temp dir land in tmp_path too.
+    # The lessons' per-run folders (tempfile.mkdtemp) land in tmp_path too.
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     work = tmp_path / "work"
@@ -292,9 +296,24 @@ def demo_env(monkeypatch, tmp_path):
     return work
 
 
-def run_notebook(path: Path, work: Path) -> NotebookNode:
-    """Execute a copy of ``path`` with ``work`` as the kernel's cwd, within BUDGET_SECONDS."""
+def copy_lessons(dest: Path) -> Path:
+    """A copy of notebooks/ at ``dest``: a kernel started there is one Jupyter starts beside a
+    lesson, and whatever a lesson wrote beside itself lands in the copy, not the checkout."""
+    shutil.copytree(ROOT / "notebooks", dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return dest
+
+
+def listing(folder: Path) -> list[str]:
+    """Every file and folder under ``folder``, as relative paths."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def run_notebook(path: Path, work: Path, *, then: str | None = None) -> NotebookNode:
+    """Execute a copy of ``path`` with ``work`` as the kernel's cwd, within BUDGET_SECONDS
+    (and the cell ``then`` after the lesson's own, when given)."""
     nb = nbformat.read(path, as_version=4)
+    if then is not None:
+        nb.cells.append(new_code_cell(then))
     deadline = time.monotonic() + BUDGET_SECONDS
 
     def remaining(_cell: NotebookNode) -> int:
@@ -311,35 +330,58 @@ def run_notebook(path: Path, work: Path) -> NotebookNode:
     return nb
 
 
-def listing(folder: Path) -> list[str]:
-    return sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if "__pycache__" not in str(p)
-    )
+def faults(path: Path, nb: NotebookNode) -> list[str]:
+    """What is wrong with an executed lesson: its ``problems``, the code cells that did not
+    run, and its claims missing from what it printed (empty: nothing)."""
+    found = problems(nb)
+    found += [
+        f"cell {n} did not run"
+        for n, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and not cell.execution_count
+    ]
+    claims = CLAIMS.get(path.stem, [])
+    found += [f"claim not shown: {c!r}" for c in missing_in_order(printed(nb), claims)]
+    return found
 
 
-@pytest.mark.parametrize("ipykernel", IPYKERNELS)
+# On the current ipykernel, the next test runs each lesson twice and checks all this test does
+# on each run; the older ipykernels run each lesson once, here.
+OLDER_IPYKERNELS = [k for k in IPYKERNELS if k != "current"]
+
+
+@pytest.mark.parametrize("ipykernel", OLDER_IPYKERNELS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_notebook_runs_top_to_bottom_headless_without_errors(
-    path, ipykernel, demo_env, monkeypatch
-):
+    path: Path, ipykernel: str, demo_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*ipykernel_path(ipykernel), str(ROOT)]))
     nb = run_notebook(path, demo_env)
-    assert problems(nb) == []
-    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
-    assert missing_in_order(printed(nb), CLAIMS.get(path.stem, [])) == []
+    assert faults(path, nb) == []
+
+
+# The kernel's working folder at the end of a run, printed by a cell run after the lesson's.
+WHERE = "import os\nprint('cwd:', os.getcwd())"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_lesson_run_twice_with_the_same_home_makes_the_same_claims_and_writes_nothing_beside_it(
-    path, demo_env
-):
-    # Started in the lessons' own folder, as Jupyter starts a notebook's kernel.
-    folder = ROOT / "notebooks"
+    path: Path, demo_env: Path, tmp_path: Path
+) -> None:
+    # Started in (a copy of) the lessons' folder, as Jupyter starts a notebook's kernel. Same
+    # COLLET_HOME both times, where saved answers are kept: a second run that found the first
+    # one's would replay them instead of asking the model again.
+    folder = copy_lessons(tmp_path / "lessons")
     before = listing(folder)
+    worked_in = []
     for run in ("first", "second"):
-        nb = run_notebook(path, folder)
-        assert problems(nb) == [], run
-        assert missing_in_order(printed(nb), CLAIMS.get(path.stem, [])) == [], run
+        nb = run_notebook(folder / path.name, folder, then=WHERE)
+        assert faults(path, nb) == [], run
+        worked_in.append(Path(printed(nb).rpartition("cwd: ")[2].strip()))
+    # Each run worked in a folder of its own, made for it under the temp dir.
+    first, second = worked_in
+    assert first != second
+    for where in worked_in:
+        assert where.parent.resolve() == Path(os.environ["TMPDIR"]).resolve(), where
     assert listing(folder) == before
 
 

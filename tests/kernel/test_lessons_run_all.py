@@ -1,6 +1,10 @@
 """Every lesson under Run All: all its code cells queued at once (as a front end sends them),
-on both ipykernels. Each cell replies ok, in order, no traceback anywhere, and the lesson
-says what it claims (nbclient, in test_demo_notebooks, sends one cell at a time)."""
+on both ipykernels. Each cell replies ok, in order, no traceback anywhere, the lesson says what
+it claims, and nothing lands beside it (nbclient, in test_demo_notebooks, sends one cell at a
+time)."""
+
+from pathlib import Path
+from typing import Any
 
 import pytest
 from nbformat import read
@@ -10,15 +14,20 @@ from tests.kernel.test_demo_notebooks import (
     EXPECT_ERROR,
     NOTEBOOKS,
     TEST_PACE,
+    copy_lessons,
+    listing,
     missing_in_order,
 )
 from tests.kernel.test_run_all import tracebacks
-from tests.support.kernel import IPYKERNELS, ROOT, KernelHarness
+from tests.support.kernel import IPYKERNELS, KernelHarness
 
 pytestmark = pytest.mark.kernel
 
+# Run All of a lesson, kernel start included (05 takes ≈6 s at the test pace).
+TIMEOUT = 90.0
 
-def shown(outputs: list[dict]) -> str:
+
+def shown(outputs: list[dict[str, Any]]) -> str:
     """What a person reads in a cell: streams and plain-text results (as the claims do)."""
     parts = []
     for out in outputs:
@@ -31,21 +40,22 @@ def shown(outputs: list[dict]) -> str:
 
 @pytest.mark.parametrize("ipykernel", IPYKERNELS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_lesson_run_all_at_once_replies_ok_in_order_and_makes_its_claims(
-    path, ipykernel, tmp_path
-):
-    nb = read(path, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code"]
+def test_a_lesson_run_all_at_once_replies_ok_in_order_makes_its_claims_and_writes_nothing_beside_it(
+    path: Path, ipykernel: str, tmp_path: Path
+) -> None:
+    cells = [c for c in read(path, as_version=4).cells if c.cell_type == "code"]
     env = {
         "COLLET_HOME": str(tmp_path / "home"),
         "COLLET_PROVIDER": "demo",
         "COLLET_DEMO_PACE": TEST_PACE,
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": str(tmp_path),  # where the lesson makes its folder for this run
     }
-    # Started in the lessons' folder, as Jupyter starts a notebook's kernel.
-    kernel = KernelHarness(cwd=ROOT / "notebooks", env=env, ipykernel=ipykernel)
+    # Started in (a copy of) the lessons' folder, as Jupyter starts a notebook's kernel.
+    folder = copy_lessons(tmp_path / "lessons")
+    before = listing(folder)
+    kernel = KernelHarness(cwd=folder, env=env, ipykernel=ipykernel)
     try:
-        results = kernel.execute_all([c.source for c in cells], timeout=90)
+        results = kernel.execute_all([c.source for c in cells], timeout=TIMEOUT)
     finally:
         kernel.shutdown()
     replies = [reply for reply, _ in results]
@@ -62,3 +72,4 @@ def test_a_lesson_run_all_at_once_replies_ok_in_order_and_makes_its_claims(
         else:
             assert stderr == "", (cell.source, stderr)
     assert missing_in_order("".join(texts), CLAIMS.get(path.stem, [])) == []
+    assert listing(folder) == before
