@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collet_nb.ui.feed import EventFeed
     from collet_nb.ui.magic import ColletMagics
     from collet_nb.ui.notebook_tools import NotebookTools
+    from collet_nb.ui.output import MessageOutput
 
 RunnerListener = Callable[[ChannelId, "SessionRunner"], None]
 
@@ -70,6 +71,7 @@ class ColletExtension:
         self.last_interrupt = 0.0
         self.magics: ColletMagics | None = None
         self.feeds: dict[str, EventFeed] = {}  # by session id: what the views read
+        self.outputs: list[MessageOutput] = []  # those whose saved form may still change
         self.transformer: AwaitTransformer | None = None
         self._undo_log_redaction: Any = None
 
@@ -119,6 +121,12 @@ class ColletExtension:
         """Send every view and output what is pending now, not at the window's end."""
         for feed in self.feeds.values():
             feed.flush()
+        from collet_nb.ui.output import latest_parent
+
+        parent = latest_parent(getattr(self.shell, "kernel", None))
+        parent_id = str(parent.get("header", {}).get("msg_id") or "") if parent else None
+        # Outputs updated between two cells sent it to the previous one: again, to this one.
+        self.outputs = [o for o in self.outputs if o.resend(parent_id)]
 
     def feed(self, runner: SessionRunner) -> EventFeed:
         """The event log of ``runner``'s session."""

@@ -162,7 +162,9 @@ class ColletMagics(Magics):
     def _show(self, runner: SessionRunner, message_id: str) -> None:
         from collet_nb.ui.output import MessageOutput
 
-        MessageOutput(runner, self.extension.feed(runner), message_id).show()
+        output = MessageOutput(runner, self.extension.feed(runner), message_id)
+        output.show()
+        self.extension.outputs.append(output)
 
     def _command(self, command: Command) -> Job | None:
         runner = self.extension.runner()

@@ -49,6 +49,9 @@ class MessageOutput:
         self.transcript = Transcript()
         self.display_id = f"collet-{message_id}-{uuid.uuid4().hex[:12]}"
         self.live = self.view is not None
+        self._last: dict[str, Any] | None = None  # the last update's bundle
+        self._parent: str | None = None  # the request it was sent to
+        self._fresh = False  # not yet sent again to a later request
         # The transcript follows at once (no front end to wait for); its updates go out only
         # at decisions and at the end, never per token.
         self.cursor = feed.cursor(self._on_events, message_id)
@@ -80,7 +83,20 @@ class MessageOutput:
             self._update(self.transcript.markdown())
 
     def _update(self, markdown: str) -> None:
-        publish_update(self._bundle(markdown), self.display_id)
+        self._last = self._bundle(markdown)
+        self._parent = publish_update(self._last, self.display_id)
+        self._fresh = True
+
+    def resend(self, parent_id: str | None) -> bool:
+        """Send the last update again to request ``parent_id`` when it went to another one
+        (it went out between two cells, to the previous one: nbclient drops those). Whether
+        this output still has an update that may need it."""
+        if self._last is None or parent_id is None or not self._fresh:
+            return self.live
+        if self._parent != parent_id:  # at most once per update
+            self._parent = publish_update(self._last, self.display_id)
+            self._fresh = False
+        return self.live or self._fresh
 
     def _end(self) -> None:
         """Everything ended: the output becomes the transcript alone; the widget goes."""
@@ -112,21 +128,23 @@ def latest_parent(kernel: Any) -> dict[str, Any] | None:
     return get_parent("shell") if callable(get_parent) else None
 
 
-def publish_update(bundle: dict[str, Any], display_id: str) -> None:
-    """``update_display`` parented to the latest request (outside a kernel: as IPython does)."""
+def publish_update(bundle: dict[str, Any], display_id: str) -> str | None:
+    """``update_display`` parented to the latest request (outside a kernel: as IPython does);
+    the id of the request it went to."""
     shell = get_ipython()
     kernel = getattr(shell, "kernel", None)
     pub = getattr(shell, "display_pub", None)
     parent = latest_parent(kernel) if kernel is not None else None
     if not parent or pub is None or getattr(pub, "session", None) is None:
         update_display(bundle, raw=True, display_id=display_id)
-        return
+        return None
     from ipykernel.jsonutil import json_clean
 
     content = {"data": bundle, "metadata": {}, "transient": {"display_id": display_id}}
     pub.session.send(
         pub.pub_socket, "update_display_data", json_clean(content), parent=parent, ident=pub.topic
     )
+    return str(parent.get("header", {}).get("msg_id") or "") or None
 
 
 def _later(delay: float, callback: Any) -> None:

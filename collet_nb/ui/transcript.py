@@ -244,10 +244,12 @@ class Transcript:
     @staticmethod
     def _ending(m: _Message) -> str:
         if m.status == "failed":
-            retry = (
-                f"retried as {m.retried_by}" if m.retried_by else "`%collet /retry` sends it again"
-            )
-            return f"**{m.id} failed**: {m.error or 'no reason given'} — {retry}"
+            error = m.error or "no reason given"
+            if m.retried_by:
+                return f"**{m.id} failed**: {error} — retried as {m.retried_by}"
+            if "/retry" in error:  # the error says what to do already
+                return f"**{m.id} failed**: {error}"
+            return f"**{m.id} failed**: {error} — `%collet /retry` sends it again"
         if m.status in ENDINGS:
             why = f": {m.error}" if m.error and m.status == "cancelled" else ""
             return f"*{m.id} {m.status}{why}*"

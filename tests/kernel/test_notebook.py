@@ -167,6 +167,7 @@ def test_the_quickstart_notebook_runs_top_to_bottom_headless(tmp_path, monkeypat
     monkeypatch.setenv("COLLET_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COLLET_DEMO_PACE", "0")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the lesson's own folder lands here
     NotebookClient(
         nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
@@ -174,7 +175,8 @@ def test_the_quickstart_notebook_runs_top_to_bottom_headless(tmp_path, monkeypat
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
     assert errors == []
-    assert (tmp_path / "hello.py").exists()
+    (written,) = tmp_path.glob("collet-lesson-01-*/hello.py")
+    assert written.read_text() == 'print("Hello, world!")\n'
     printed = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
     )
