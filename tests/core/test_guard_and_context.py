@@ -146,7 +146,7 @@ def test_chat_messages_round_trip_through_their_dict_form():
 
 
 def test_every_event_type_round_trips_through_json_form():
-    assert len(EVENT_TYPES) == 16
+    assert len(EVENT_TYPES) == 18
     for ev in (
         TextDelta(message_id="m1", text="hi"),
         Notice(message_id="m1", text="server 'git' did not start", level="warning"),

@@ -149,7 +149,7 @@ def test_mcp_restart_blocks_its_cell_and_the_sidebars_reply_comes_when_it_is_don
         texts = [kernel.text(out) for _reply, out in kernel.execute_all(cells)]
         sidebar = Sidebar(kernel)
         sidebar.request(
-            {"protocol_version": 1, "type": "command", "text": "/mcp restart demo",
+            {"protocol_version": 2, "type": "command", "text": "/mcp restart demo",
              "request_id": "r1"}
         )  # fmt: skip
         reply = sidebar.wait(lambda d: d.get("type") == "reply" and d["request_id"] == "r1")

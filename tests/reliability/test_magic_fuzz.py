@@ -168,7 +168,7 @@ def test_any_comm_message_gets_one_reply_and_no_exception_in_the_kernel(kernel):
         ]
 
     kernel.wait_for(lambda: len(replies()) == len(batch) + 2, timeout=60)
-    assert all(r["protocol_version"] == 1 for r in replies())
+    assert all(r["protocol_version"] == 2 for r in replies())
     assert all(r["request_id"] is None or isinstance(r["request_id"], str) for r in replies())
     rejected = [r for r in replies() if not r["ok"]]
     assert all(r["text"] for r in rejected)

@@ -156,7 +156,11 @@ def test_no_key_or_token_is_left_in_comm_messages_files_journals_or_logs(tmp_pat
     assert "/wait takes a number of seconds, not '***'" in text
     assert "***" in text.splitlines()[-1]  # the model name is the key: masked in status()
     assert any("***" in r for r in sidebar_replies)
-    answers = [m for m in harness.messages if m["msg_type"] in ("comm_open", "comm_msg")]
+    answers = [
+        m
+        for m in harness.messages
+        if m["msg_type"] in ("comm_open", "comm_msg", "display_data", "update_display_data")
+    ]
     assert any("Here it is: *** and ***. Done." in json.dumps(m, default=str) for m in answers)
     logged = log.read_text()
     for line in ("probe ***", "token was ***", "'***'"):
@@ -189,7 +193,7 @@ def open_sidebar_and_ask(harness: KernelHarness) -> list[str]:
     # Requests go over the shell channel (not scanned: they are the user's own input).
     for number, text in enumerate([f"/model {KEY}", f"/remove {TOKEN}", "/status"]):
         request = {
-            "protocol_version": 1,
+            "protocol_version": 2,
             "type": "command",
             "text": text,
             "request_id": str(number),
