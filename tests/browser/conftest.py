@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,12 +73,30 @@ def lab(tmp_path: Path, lab_env: dict[str, str]) -> Iterator[Lab]:
 
 
 @pytest.fixture
-def page(browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator[object]:
+def foreign_page_errors() -> tuple[tuple[str, str], ...]:
+    """Uncaught page errors a test expects from code that is not ours: (message, a part of
+    the stack's script URL) pairs. Any other page error fails the test."""
+    return ()
+
+
+@pytest.fixture
+def page(
+    browser,
+    lab: Lab,
+    request: pytest.FixtureRequest,
+    foreign_page_errors: tuple[tuple[str, str], ...],
+) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
     context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def on_error(exc: Any) -> None:
+        stack = str(getattr(exc, "stack", "") or "")
+        if not any(str(exc) == m and where in stack for m, where in foreign_page_errors):
+            errors.append(str(exc))
+
+    page.on("pageerror", on_error)
     page.on(
         "console",
         lambda msg: (

@@ -101,6 +101,8 @@ class Lab:
                     "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                     "--ServerApp.password=", f"--ServerApp.root_dir={project}",
                     "--LabApp.expose_app_in_browser=True",
+                    # Notebook 7 (/notebooks/…) reads its own trait: without it, no jupyterapp.
+                    "--JupyterNotebookApp.expose_app_in_browser=True",
                     f"--LabApp.workspaces_dir={base / 'workspaces'}",
                     f"--LabApp.user_settings_dir={base / 'settings'}",
                     # Loopback only, no token: the REST shutdown at teardown needs no XSRF.

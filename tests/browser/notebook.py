@@ -25,11 +25,26 @@ WATCH_LENGTHS = """([root, selector, key]) => {
   window.__colletLengths = window.__colletLengths || {};
   const seen = window.__colletLengths[key] = [];
   const record = () => {
-    const node = document.querySelector(selector);
+    const node = document.querySelector(root).querySelector(selector);
     const n = node ? node.textContent.length : 0;
     if (n && seen[seen.length - 1] !== n) { seen.push(n); }
   };
   new MutationObserver(record).observe(document.querySelector(root),
+    {childList: true, subtree: true, characterData: true});
+}"""
+
+# Records every word the status pill of one message shows in a container, in order.
+WATCH_WORDS = """([root, messageId, key]) => {
+  window.__colletWords = window.__colletWords || {};
+  const seen = window.__colletWords[key] = [];
+  const container = document.querySelector(root);
+  const pill = `.collet-message[data-message-id="${messageId}"] .collet-pill`;
+  const record = () => {
+    const node = container.querySelector(pill);
+    const word = node ? node.textContent : '';
+    if (word && seen[seen.length - 1] !== word) { seen.push(word); }
+  };
+  new MutationObserver(record).observe(container,
     {childList: true, subtree: true, characterData: true});
 }"""
 
@@ -65,12 +80,29 @@ class Notebook:
         self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
 
     def run(self, code: str) -> None:
-        """Type ``code`` into the last cell and run it with Shift+Enter."""
+        """Type ``code`` into the last code cell and run it with Shift+Enter (a transcript the
+        sidebar inserts is a Markdown cell below the active one, so it may come last)."""
         self.wait_kernel_idle()
-        editor = self.page.locator(".jp-NotebookPanel:visible .jp-Cell").last.locator(".cm-content")
+        editor = self.page.locator(".jp-NotebookPanel:visible .jp-CodeCell").last.locator(
+            ".cm-content"
+        )
         editor.click()
         self.page.keyboard.insert_text(code)
         self.page.keyboard.press("Shift+Enter")
+
+    def cell_view(self, index: int) -> Any:
+        """The live message view (anywidget) in the output of code cell ``index``."""
+        return self.cell_output(index).locator(".collet-view")
+
+    def save(self) -> None:
+        """Save the current notebook (File → Save), and wait for the save to finish."""
+        self.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+
+    def reload(self) -> None:
+        """Reload the page (leaving without a prompt) and wait for the notebook's kernel."""
+        self.page.once("dialog", lambda dialog: dialog.accept())  # "leave the page?"
+        self.page.reload()
+        self.wait_kernel_idle()
 
     def cell_output(self, index: int) -> Any:
         """The output area of code cell ``index`` (0-based) of the visible notebook."""
@@ -104,7 +136,7 @@ class Notebook:
 
     def entry(self, message_id: str) -> Any:
         """The conversation entry of ``message_id`` in the sidebar."""
-        return self.sidebar.locator(f'.jp-ColletSidebar-entry[data-message-id="{message_id}"]')
+        return self.sidebar.locator(f'.collet-message[data-message-id="{message_id}"]')
 
     def type_in_sidebar(self, *lines: str) -> None:
         """Type ``lines`` in the send box (Shift+Enter between them), then press Enter."""
@@ -122,3 +154,10 @@ class Notebook:
 
     def lengths(self, key: str) -> list[int]:
         return list(self.page.evaluate("(key) => window.__colletLengths[key]", key))
+
+    def watch_words(self, root: str, message_id: str, key: str) -> None:
+        """Start recording the words the status pill of ``message_id`` (in ``root``) shows."""
+        self.page.evaluate(WATCH_WORDS, [root, message_id, key])
+
+    def words(self, key: str) -> list[str]:
+        return list(self.page.evaluate("(key) => window.__colletWords[key]", key))

@@ -15,7 +15,7 @@ from collet_nb.ui.protocol import COMM_TARGET, PROTOCOL_VERSION
 from tests.browser.lab import ROOT
 
 EXT = ROOT / "labextension"
-SOURCES = sorted((EXT / "src").glob("*.ts"))
+SOURCES = sorted((EXT / "src").rglob("*.ts"))  # render/ too
 PROTOCOL_TS = (EXT / "src" / "protocol.ts").read_text()
 
 

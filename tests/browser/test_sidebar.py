@@ -4,6 +4,8 @@ how it starts, streaming in both views, approvals and plans from the sidebar, th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -14,7 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.kernel, pytest.mark.slow]
 
 # The demo model's "count" answer (collet_nb/adapters/demo_scripts.toml).
 COUNT_END = "That's ten, and the queue goes on."
-CELL_WIDGET = ".jp-NotebookPanel:visible .collet-message"
+CELL_WIDGET = ".jp-NotebookPanel:visible .jp-OutputArea .collet-view"
+BADGE = ".jp-ColletSidebar-status .jp-ColletSidebar-badge"
+CLOCK = r"\d\d:\d\d"
 LOAD_TIMEOUT = 20_000  # ms
 
 
@@ -71,27 +75,27 @@ def test_the_sidebar_says_how_to_start_then_follows_the_active_notebook(nb, requ
 
 def test_a_message_streams_in_the_cell_widget_and_the_sidebar_alike(nb, request):
     loaded(nb)
-    nb.watch_lengths(SIDEBAR, '[data-message-id="m1"] .jp-ColletSidebar-answer', "sidebar")
-    nb.watch_lengths("#jp-main-dock-panel", ".collet-message .collet-md", "cell")
+    nb.watch_lengths(SIDEBAR, '[data-message-id="m1"] .collet-answer', "sidebar")
+    nb.watch_lengths("#jp-main-dock-panel", '[data-message-id="m1"] .collet-answer', "cell")
     nb.run("%%collet\ncount slowly to ten")
 
-    expect(nb.entry("m1")).to_have_attribute("data-state", "answered", timeout=30_000)
-    expect(nb.entry("m1").locator(".jp-ColletSidebar-answer")).to_contain_text(COUNT_END)
-    cell = nb.page.locator(CELL_WIDGET).first
+    expect(nb.entry("m1")).to_have_attribute("data-status", "answered", timeout=30_000)
+    expect(nb.entry("m1").locator(".collet-answer")).to_contain_text(COUNT_END)
+    # The ended message's output is its Markdown transcript: the answer and how it ended.
+    cell = nb.cell_output(1)
+    expect(cell).to_contain_text("m1 answered")
     expect(cell).to_contain_text(COUNT_END)
-    expect(cell.locator(".collet-badge")).to_contain_text("answered")
+    expect(cell.locator(".collet-view")).to_have_count(0)
     for view in ("sidebar", "cell"):
         lengths = nb.lengths(view)
         assert len(lengths) >= 3, (view, lengths)  # it grew piece by piece: it streamed
         assert lengths[0] < lengths[-1], (view, lengths)
 
     # Sent from the sidebar: Shift+Enter adds a line, Enter sends.
-    nb.watch_lengths(SIDEBAR, '[data-message-id="m2"] .jp-ColletSidebar-answer', "sidebar2")
+    nb.watch_lengths(SIDEBAR, '[data-message-id="m2"] .collet-answer', "sidebar2")
     nb.type_in_sidebar("count slowly", "once more, please")
-    expect(nb.entry("m2").locator(".jp-ColletSidebar-user")).to_have_text(
-        "count slowly\nonce more, please"
-    )
-    expect(nb.entry("m2")).to_have_attribute("data-state", "answered", timeout=30_000)
+    expect(nb.entry("m2").locator(".collet-user")).to_have_text("count slowly\nonce more, please")
+    expect(nb.entry("m2")).to_have_attribute("data-status", "answered", timeout=30_000)
     expect(nb.entry("m2")).to_contain_text(COUNT_END)
     assert len(nb.lengths("sidebar2")) >= 3
     expect(nb.sidebar.locator(".jp-ColletSidebar-input")).to_have_value("")
@@ -108,31 +112,37 @@ def test_tool_calls_allowed_from_the_sidebar_write_the_file_and_the_cell_widget_
     loaded(nb)
     nb.run("%%collet\nwrite a hello world script")
     panel = nb.sidebar
-    approval = panel.locator(".jp-ColletSidebar-approval")
+    waiting = panel.locator('.collet-tool[data-stage="awaiting"]')
+    approval = waiting.locator(".collet-approval")
     expect(approval).to_contain_text("Allow file_write?")
-    expect(approval).to_contain_text("hello.py")
+    expect(waiting).to_contain_text("creates hello.py")
     cell = nb.page.locator(CELL_WIDGET).first
     expect(cell.get_by_role("button", name="Allow once")).to_be_visible()
-    expect(panel.locator(".jp-ColletSidebar-status .jp-ColletSidebar-badge")).to_have_text(
-        "awaiting approval"
-    )
+    expect(panel.locator(BADGE)).to_have_text("awaiting approval")
     shot(nb.page, request.node.name, "pending-tool")
     shot(nb.page, request.node.name, "pending-tool-panel", SIDEBAR)
 
     approval.get_by_role("button", name="Allow once").click()
-    # The cell widget's row shows the decision made in the sidebar.
-    expect(cell).to_contain_text("allowed once")
-    expect(cell.get_by_role("button", name="Allow once")).to_be_hidden()
+    # The cell view's card shows the decision made in the sidebar, and asks no more.
+    write_card = cell.locator('.collet-tool[data-tool="file_write"]')
+    expect(write_card.locator(".collet-decision")).to_have_text(
+        re.compile(f"allowed once by sidebar at {CLOCK}")
+    )
+    expect(write_card.get_by_role("button", name="Allow once")).to_have_count(0)
 
     expect(approval).to_contain_text("Allow bash?")
     approval.get_by_role("button", name="Allow for session").click()
 
-    expect(nb.entry("m1")).to_have_attribute("data-state", "answered", timeout=30_000)
-    expect(cell.locator(".collet-badge").first).to_contain_text("answered")
-    tools = nb.entry("m1").locator(".jp-ColletSidebar-tool")
+    expect(nb.entry("m1")).to_have_attribute("data-status", "answered", timeout=30_000)
+    # Ended: the cell keeps the transcript, with both decisions and who made them.
+    expect(nb.cell_output(1)).to_contain_text("m1 answered")
+    expect(nb.cell_output(1)).to_contain_text("allowed for the session by sidebar")
+    tools = nb.entry("m1").locator(".collet-tool")
     expect(tools).to_have_count(2)
-    expect(tools.nth(1).locator(".jp-ColletSidebar-toolResult")).to_contain_text("Hello, world!")
-    expect(panel.locator(".jp-ColletSidebar-approval")).to_have_count(0)
+    result = tools.nth(1).locator(".collet-result")
+    result.locator("summary").click()  # a two-line result is folded: open it as a person does
+    expect(result).to_contain_text("Hello, world!")
+    expect(panel.locator(".collet-approval")).to_have_count(0)
     assert (lab.project / "hello.py").read_text() == 'print("Hello, world!")\n'
 
     # Again, from the sidebar: deny the write with a reason; bash, allowed for the session
@@ -140,12 +150,15 @@ def test_tool_calls_allowed_from_the_sidebar_write_the_file_and_the_cell_widget_
     (lab.project / "hello.py").write_text("# mine\n")
     nb.type_in_sidebar("write a hello world script")
     expect(approval).to_contain_text("Allow file_write?")
-    approval.locator(".jp-ColletSidebar-reason").fill("keep my version")
+    expect(waiting).to_contain_text("overwrites hello.py")
+    approval.locator(".collet-reason").fill("keep my version")
     approval.get_by_role("button", name="Deny").click()
-    expect(nb.entry("m2")).to_have_attribute("data-state", "answered", timeout=30_000)
-    tools = nb.entry("m2").locator(".jp-ColletSidebar-tool")
-    expect(tools.first).to_have_attribute("data-stage", "failed")
-    expect(tools.first).to_contain_text("keep my version")
+    expect(nb.entry("m2")).to_have_attribute("data-status", "answered", timeout=30_000)
+    tools = nb.entry("m2").locator(".collet-tool")
+    expect(tools.first).to_have_attribute("data-stage", "denied")
+    expect(tools.first.locator(".collet-decision")).to_have_text(
+        re.compile(f"denied by sidebar at {CLOCK}: keep my version")
+    )
     expect(tools.nth(1)).to_have_attribute("data-stage", "done")
     assert (lab.project / "hello.py").read_text() == "# mine\n"
 
@@ -155,28 +168,31 @@ def test_a_plan_approved_from_the_sidebar_runs_and_a_rejected_one_does_not(nb, r
     panel = nb.sidebar
     panel.locator(".jp-ColletSidebar-agent").select_option("architect")
     nb.type_in_sidebar("plan a tidy-up of this project")
-    plan = panel.locator(".jp-ColletSidebar-plan")
+    plan = panel.locator('.collet-plan[data-state="pending"]')
     expect(plan).to_be_visible(timeout=30_000)
-    expect(panel.locator(".jp-ColletSidebar-status .jp-ColletSidebar-badge")).to_have_text(
-        "awaiting plan"
-    )
-    plan.locator("textarea").fill("keep it short")
+    expect(panel.locator(BADGE)).to_have_text("awaiting plan")
+    expect(nb.entry("m1")).to_have_attribute("data-status", "awaiting_plan")
+    plan.locator(".collet-note-input").fill("keep it short")
     shot(nb.page, request.node.name, "pending-plan", SIDEBAR)
     plan.get_by_role("button", name="Approve").click()
 
     # Approving starts the code agent on the plan as a new message.
-    expect(nb.entry("m2")).to_have_attribute("data-state", "answered", timeout=30_000)
+    expect(nb.entry("m2")).to_have_attribute("data-status", "answered", timeout=30_000)
     expect(nb.entry("m2")).to_contain_text("Carrying out the approved plan")
-    expect(nb.entry("m1")).to_contain_text("plan approved: keep it short")
+    expect(nb.entry("m1").locator(".collet-plan .collet-decision")).to_have_text(
+        re.compile(f"plan approved by sidebar at {CLOCK} — note: keep it short; carried out as m2")
+    )
     expect(plan).to_have_count(0)
 
     nb.type_in_sidebar("plan something else")
     expect(plan).to_be_visible(timeout=30_000)
-    plan.locator("textarea").fill("not now")
+    plan.locator(".collet-note-input").fill("not now")
     plan.get_by_role("button", name="Reject").click()
-    expect(nb.entry("m3")).to_contain_text("plan rejected: not now")
+    expect(nb.entry("m3").locator(".collet-plan .collet-decision")).to_have_text(
+        re.compile(f"plan rejected by sidebar at {CLOCK} — reason: not now")
+    )
     expect(plan).to_have_count(0)
-    expect(panel.locator(".jp-ColletSidebar-status .jp-ColletSidebar-badge")).to_have_text("idle")
+    expect(panel.locator(BADGE)).to_have_text("idle")
     expect(nb.entry("m4")).to_have_count(0)  # nothing ran after the rejection
 
 
@@ -185,7 +201,7 @@ def test_cancel_from_the_sidebar_stops_the_turn_and_a_queued_message_can_be_remo
     loaded(nb)
     panel = nb.sidebar
     nb.type_in_sidebar("count slowly to ten")
-    answer = nb.entry("m1").locator(".jp-ColletSidebar-answer")
+    answer = nb.entry("m1").locator(".collet-answer")
     expect(answer).to_contain_text("Counting")
     nb.type_in_sidebar("count to three")
     nb.type_in_sidebar("count to four")
@@ -196,11 +212,11 @@ def test_cancel_from_the_sidebar_stops_the_turn_and_a_queued_message_can_be_remo
     panel.get_by_role("button", name="Remove m2").click()
     expect(queue).to_have_count(1)
     expect(queue.first).to_have_attribute("data-message-id", "m3")
-    expect(nb.entry("m2")).to_have_attribute("data-state", "cancelled")
+    expect(nb.entry("m2")).to_have_attribute("data-status", "cancelled")
 
     panel.locator(".jp-ColletSidebar-status").get_by_role("button", name="Cancel").click()
-    expect(nb.entry("m1")).to_have_attribute("data-state", "cancelled")
-    expect(nb.entry("m3")).to_have_attribute("data-state", "cancelled")
+    expect(nb.entry("m1")).to_have_attribute("data-status", "cancelled")
+    expect(nb.entry("m3")).to_have_attribute("data-status", "cancelled")
     expect(queue).to_have_count(0)
-    expect(panel.locator(".jp-ColletSidebar-status .jp-ColletSidebar-badge")).to_have_text("idle")
+    expect(panel.locator(BADGE)).to_have_text("idle")
     assert COUNT_END not in answer.inner_text()  # stopped part-way
