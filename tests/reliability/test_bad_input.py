@@ -277,6 +277,8 @@ def huge_or(strategy):
     return st.one_of(strategy, st.integers(1, 3).map(lambda n: "x" * (n * 1_000_000)))
 
 
+# Hypothesis reprs a megabyte argument now and then (and warns about it): not a failure.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(BUILTIN_NAMES),
