@@ -42,6 +42,8 @@ from nbclient.exceptions import CellExecutionComplete
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 
+from collet_nb.ui.transcript import outside_code
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 PAGES = ROOT / "docs" / "lessons"
@@ -253,35 +255,13 @@ def quote(markdown: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in markdown.splitlines())
 
 
-_CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 _PLACEHOLDER = re.compile(r"<(lesson folder|TMPDIR|COLLET_HOME|kernel cwd|scratch|checkout)>")
 
 
 def escape_placeholders(markdown: str) -> str:
     """A placeholder like ``<checkout>`` in Markdown text (outside code) made visible: a
     renderer would take it for an HTML tag and drop it."""
-    out, fence_open = [], ""
-    for line in markdown.splitlines(keepends=True):
-        opened = _CODE_FENCE.match(line)
-        if fence_open:
-            closing = opened.group(1) if opened else ""
-            if closing[:1] == fence_open[0] and len(closing) >= len(fence_open):
-                fence_open = ""
-            out.append(line)
-            continue
-        if opened:
-            fence_open = opened.group(1)
-            out.append(line)
-            continue
-        pieces, last = [], 0
-        for span in _CODE_SPAN.finditer(line):
-            pieces.append(_PLACEHOLDER.sub(r"&lt;\1&gt;", line[last : span.start()]))
-            pieces.append(span.group(0))
-            last = span.end()
-        pieces.append(_PLACEHOLDER.sub(r"&lt;\1&gt;", line[last:]))
-        out.append("".join(pieces))
-    return "".join(out)
+    return outside_code(markdown, lambda part: _PLACEHOLDER.sub(r"&lt;\1&gt;", part))
 
 
 def output_blocks(out: NotebookNode, normalize: Callable[[str], str]) -> Iterator[str]:

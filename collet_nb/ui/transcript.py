@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,12 +75,11 @@ _CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
 
 
-def safe_markdown(text: str) -> str:
-    """The model's Markdown with raw HTML tags made text (``<`` → ``&lt;``), outside code: an
-    answer must not carry a script or a style into an exported page."""
+def outside_code(markdown: str, change: Callable[[str], str]) -> str:
+    """``markdown`` with ``change`` applied to its text outside fenced blocks and code spans."""
     out: list[str] = []
     fence = ""
-    for line in text.splitlines(keepends=True):
+    for line in markdown.splitlines(keepends=True):
         opened = _FENCE.match(line)
         if fence:
             if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
@@ -92,12 +92,18 @@ def safe_markdown(text: str) -> str:
             continue
         pieces, last = [], 0
         for span in _CODE_SPAN.finditer(line):
-            pieces.append(_TAG.sub("&lt;", line[last : span.start()]))
+            pieces.append(change(line[last : span.start()]))
             pieces.append(span.group(0))
             last = span.end()
-        pieces.append(_TAG.sub("&lt;", line[last:]))
+        pieces.append(change(line[last:]))
         out.append("".join(pieces))
     return "".join(out)
+
+
+def safe_markdown(text: str) -> str:
+    """The model's Markdown with raw HTML tags made text (``<`` → ``&lt;``), outside code: an
+    answer must not carry a script or a style into an exported page."""
+    return outside_code(text, lambda part: _TAG.sub("&lt;", part))
 
 
 def _escape(text: str) -> str:
