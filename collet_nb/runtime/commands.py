@@ -82,6 +82,13 @@ def _oldest(runner: SessionRunner) -> str:
     return f"{pending[0]['message_id']}'s {pending[0]['name']}" if pending else "the call"
 
 
+def last_decision(runner: SessionRunner, kind: str) -> str | None:
+    """The calm line saying who made the last ``tool`` or ``plan`` decision and when (None
+    when none was ever made)."""
+    found = runner.last_decided.get(kind)
+    return nothing_waits(*found) if found else None
+
+
 def nothing_waits(event: ApprovalResolved | PlanResolved, at: float) -> str:
     """The calm line for a decision already made: what, by whom, when (local time)."""
     if isinstance(event, ApprovalResolved):
@@ -177,28 +184,28 @@ class CommandRunner:
     # command that comes after it: it says so in one calm line.
 
     def _allow(self, runner: SessionRunner, command: Command) -> Outcome:
-        if not runner.gate.pending_tools() and "tool" in runner.last_decided:
-            return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
+        if not runner.gate.pending_tools() and (said := last_decision(runner, "tool")):
+            return Outcome(text=said)
         name = _oldest(runner)
         runner.allow(for_session=bool(command.args), by=self.by)
         also = " (and for the rest of the session)" if command.args else ""
         return Outcome(text=f"allowed {name}{also}")
 
     def _deny(self, runner: SessionRunner, command: Command) -> Outcome:
-        if not runner.gate.pending_tools() and "tool" in runner.last_decided:
-            return Outcome(text=nothing_waits(*runner.last_decided["tool"]))
+        if not runner.gate.pending_tools() and (said := last_decision(runner, "tool")):
+            return Outcome(text=said)
         name = _oldest(runner)
         runner.deny(reason=command.text, by=self.by)
         return Outcome(text=f"denied {name}")
 
     def _approve(self, runner: SessionRunner, command: Command) -> Outcome:
-        if runner.session.pending_plan is None and "plan" in runner.last_decided:
-            return Outcome(text=nothing_waits(*runner.last_decided["plan"]))
+        if runner.session.pending_plan is None and (said := last_decision(runner, "plan")):
+            return Outcome(text=said)
         return self._sent(runner.approve_plan(command.text, by=self.by), "plan approved")
 
     def _reject(self, runner: SessionRunner, command: Command) -> Outcome:
-        if runner.session.pending_plan is None and "plan" in runner.last_decided:
-            return Outcome(text=nothing_waits(*runner.last_decided["plan"]))
+        if runner.session.pending_plan is None and (said := last_decision(runner, "plan")):
+            return Outcome(text=said)
         runner.reject_plan(command.text, by=self.by)
         return Outcome(text="plan rejected")
 

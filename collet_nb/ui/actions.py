@@ -36,6 +36,13 @@ def act(runner: SessionRunner, request: dict[str, Any], *, by: str) -> str:
     )
 
 
+def _decided(runner: SessionRunner, kind: str) -> str | None:
+    # Imported here: the bridge loads this module at %load_ext, the commands only at first use.
+    from collet_nb.runtime.commands import last_decision
+
+    return last_decision(runner, kind)
+
+
 def _tool(
     runner: SessionRunner, _mid: str, call_id: str | None, text: str, by: str, action: str
 ) -> str:
@@ -65,13 +72,6 @@ def _plan(
 def _remove(runner: SessionRunner, mid: str, *_rest: Any) -> str:
     runner.remove(mid)
     return f"removed {mid} from the queue"
-
-
-def _decided(runner: SessionRunner, kind: str) -> str | None:
-    from collet_nb.runtime.commands import nothing_waits
-
-    found = runner.last_decided.get(kind)
-    return nothing_waits(*found) if found else None
 
 
 def _cancel(runner: SessionRunner, message_id: str, *_rest: Any) -> str:
