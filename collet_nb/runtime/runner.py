@@ -257,7 +257,8 @@ class SessionRunner:
         """Tell the views when what they show for ``message_id`` changed (MessageStatus)."""
         if message_id not in self.session.messages:
             return
-        shown = self._status_of(message_id)
+        retried_by = next((r.id for r in self.session.messages if r.retry_of == message_id), "")
+        shown = (self._status_of(message_id), retried_by)
         if self._shown.get(message_id) == shown:
             return
         self._shown[message_id] = shown
@@ -268,18 +269,16 @@ class SessionRunner:
             )
         )
 
-    def _status_of(self, message_id: str) -> tuple[str, str]:
-        """(status, retried_by) of one message, as every view shows it."""
+    def _status_of(self, message_id: str) -> str:
+        """The status of one message, as every view shows it."""
         s = self.session
         m = s.messages.get(message_id)
         plan = s.pending_plan
-        status = shown_status(
+        return shown_status(
             m.state,
             awaiting_approval=self.gate.waits_on(message_id),
             awaiting_plan=plan is not None and plan.message_id == message_id,
         )
-        retried_by = next((r.id for r in s.messages if r.retry_of == message_id), "")
-        return status, retried_by
 
     def _hold(self, event: Event) -> bool:
         """Compact streaming (``/stream compact``): a reply's text reaches the views whole,
@@ -935,7 +934,7 @@ class SessionRunner:
                     "id": m.id,
                     "text": m.text,
                     "state": m.state.value,
-                    "status": self._status_of(m.id)[0],
+                    "status": self._status_of(m.id),
                     "error": m.error,
                 }
                 for m in s.messages
