@@ -27,6 +27,12 @@ MERGE_CHARS = 4096  # a text entry stops growing here (a log nobody reads must s
 Send = Callable[[int, list[dict[str, Any]]], None]  # (start, events) to one view
 
 
+def follow_up(entry: dict[str, Any]) -> str:
+    """The message an entry names as its follow-up (its retry, its approved plan's), or ""."""
+    follow = entry.get("retried_by") or entry.get("follow_up")
+    return follow if isinstance(follow, str) else ""
+
+
 class Cursor:
     """One view's part of the log: which entries, in its own order, and how many it was sent.
 
@@ -62,8 +68,8 @@ class Cursor:
         if entry.get("message_id") not in self.ids:
             return
         self.entries.append(index)
-        follow = entry.get("retried_by") or entry.get("follow_up")
-        if isinstance(follow, str) and follow and follow not in self.ids:
+        follow = follow_up(entry)
+        if follow and follow not in self.ids:
             self.ids.add(follow)
             self.entries.extend(self.feed.indexes_of(follow, before=index))
 
@@ -140,9 +146,8 @@ class EventFeed:
         while todo:
             for index in self._by_message.get(todo.pop(), ()):
                 found.add(index)
-                entry = self.entries[index]
-                follow = entry.get("retried_by") or entry.get("follow_up")
-                if isinstance(follow, str) and follow and follow not in seen:
+                follow = follow_up(self.entries[index])
+                if follow and follow not in seen:
                     seen.add(follow)
                     todo.append(follow)
         return found
