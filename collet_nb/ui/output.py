@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collet_nb.ui.feed import EventFeed
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+METADATA_KEY = "collet_nb"  # the output metadata key (labextension/src/restore.ts reads it)
 _SAID: list[str] = []  # the missing-renderer note, once per kernel
 CLOSE_AFTER = 30.0  # seconds an ended view's widget lives on (no longer shown)
 # After these, what a reader without the kernel sees is brought up to date.
@@ -58,8 +59,18 @@ class MessageOutput:
 
     def show(self) -> None:
         """Display it (in the running cell) and start following."""
-        display(self._bundle(placeholder(self.message_id)), raw=True, display_id=self.display_id)
+        display(
+            self._bundle(placeholder(self.message_id)),
+            raw=True,
+            metadata=self._metadata(),
+            display_id=self.display_id,
+        )
         self.cursor.sync(0)
+
+    def _metadata(self) -> dict[str, Any]:
+        # Saved with the output (the transient display id is not): a page reloaded while the
+        # kernel lives finds this output again by it (labextension/src/restore.ts).
+        return {METADATA_KEY: {"display_id": self.display_id}}
 
     def _bundle(self, markdown: str) -> dict[str, Any]:
         bundle: dict[str, Any] = {
@@ -84,7 +95,7 @@ class MessageOutput:
 
     def _update(self, markdown: str) -> None:
         self._last = self._bundle(markdown)
-        self._parent = publish_update(self._last, self.display_id)
+        self._parent = publish_update(self._last, self._metadata(), self.display_id)
         self._fresh = True
 
     def resend(self, parent_id: str | None) -> bool:
@@ -94,7 +105,7 @@ class MessageOutput:
         if self._last is None or parent_id is None or not self._fresh:
             return self.live
         if self._parent != parent_id:  # at most once per update
-            self._parent = publish_update(self._last, self.display_id)
+            self._parent = publish_update(self._last, self._metadata(), self.display_id)
             self._fresh = False
         return self.live or self._fresh
 
@@ -128,7 +139,7 @@ def latest_parent(kernel: Any) -> dict[str, Any] | None:
     return get_parent("shell") if callable(get_parent) else None
 
 
-def publish_update(bundle: dict[str, Any], display_id: str) -> str | None:
+def publish_update(bundle: dict[str, Any], metadata: dict[str, Any], display_id: str) -> str | None:
     """``update_display`` parented to the latest request (outside a kernel: as IPython does);
     the id of the request it went to."""
     shell = get_ipython()
@@ -136,11 +147,11 @@ def publish_update(bundle: dict[str, Any], display_id: str) -> str | None:
     pub = getattr(shell, "display_pub", None)
     parent = latest_parent(kernel) if kernel is not None else None
     if not parent or pub is None or getattr(pub, "session", None) is None:
-        update_display(bundle, raw=True, display_id=display_id)
+        update_display(bundle, raw=True, metadata=metadata, display_id=display_id)
         return None
     from ipykernel.jsonutil import json_clean
 
-    content = {"data": bundle, "metadata": {}, "transient": {"display_id": display_id}}
+    content = {"data": bundle, "metadata": metadata, "transient": {"display_id": display_id}}
     pub.session.send(
         pub.pub_socket, "update_display_data", json_clean(content), parent=parent, ident=pub.topic
     )

@@ -11,6 +11,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import type { Notebook } from '@jupyterlab/notebook';
 
 import { colletIcon } from './icon';
+import { followDisplays } from './restore';
 import { ColletSidebar } from './sidebar';
 
 /** Shows (or hides) the sidebar. */
@@ -60,4 +61,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/** Brings outputs restored from the file up to date with their kernel (restore.ts). */
+const displays: JupyterFrontEndPlugin<void> = {
+  id: 'collet-nb:displays',
+  description: 'Applies display updates of collet_nb messages to outputs restored from the file.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker): void => {
+    tracker.forEach(panel => followDisplays(panel.sessionContext, () => panel.model));
+    tracker.widgetAdded.connect((_tracker, panel) => {
+      followDisplays(panel.sessionContext, () => panel.model);
+    });
+  }
+};
+
+export default [plugin, displays];

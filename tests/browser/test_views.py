@@ -242,14 +242,6 @@ def test_after_a_reload_a_waiting_message_shows_its_whole_story_in_its_cell_and_
     expect(card(nb.entry("m2"), "bash")).to_have_attribute("data-stage", "done")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="product bug: a message that ends after a page reload never turns into its "
-    "transcript (the kernel's update_display does not reach the output restored from the "
-    "file): the output keeps the widget and a stale Markdown ('m1 is running', saved so); "
-    "30 s later the widget closes and the cell shows nothing",
-)
 def test_a_message_that_ends_after_a_reload_leaves_its_transcript_in_the_cell(nb, lab):
     loaded(nb, sidebar=False)
     nb.run(HELLO)
@@ -386,13 +378,6 @@ def test_cancel_shows_only_while_a_message_runs_and_retry_only_until_it_is_retri
     shot(nb.page, request.node.name, "retried", SIDEBAR)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="product bug: the sidebar's header Cancel is enabled (and red) while only a plan "
-    "waits; pressing it says 'nothing to cancel' (docs/protocol.md: a message awaiting its "
-    "plan's decision has no Cancel, Reject is the way out)",
-)
 def test_no_cancel_is_offered_while_only_a_plan_waits(nb):
     loaded(nb)
     nb.sidebar.locator(".jp-ColletSidebar-agent").select_option("architect")
