@@ -319,7 +319,8 @@ export class ColletSidebar extends Widget {
     ]);
     this._status.title = `session ${status.session_id} in ${status.project_dir}`;
     const queued = conversation.messages.filter(m => m.status === 'queued');
-    const cancellable = now !== 'idle' || queued.length > 0;
+    // A waiting plan has no Cancel: Reject is the way out (docs/protocol.md).
+    const cancellable = now === 'running' || now === 'awaiting_approval' || queued.length > 0;
     this._cancelButton.disabled = !cancellable;
     // Red only when it would stop something.
     this._cancelButton.classList.toggle('jp-mod-warn', cancellable);
