@@ -110,6 +110,13 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _quote(text: str) -> str:
+    """The person's message as a quote that keeps its lines: a hard break (two trailing
+    spaces) ends each line, as a Markdown paragraph would otherwise join them."""
+    lines = safe_markdown(text).splitlines()
+    return "\n".join(f"> {line}  " if line.strip() else ">" for line in lines).rstrip()
+
+
 def _code(text: str, language: str, summary: str) -> str:
     block = _fence(text, language)
     return _fold(summary, block) if text.count("\n") >= FOLD_LINES else f"{summary}\n\n{block}"
@@ -239,8 +246,7 @@ class Transcript:
         blocks = []
         for mid in self.order:
             m = self.messages[mid]
-            quoted = "\n".join(f"> {line}" for line in (m.text or "(no text)").splitlines())
-            blocks.append(f"**{mid}** · you asked:\n\n{quoted}")
+            blocks.append(f"**{mid}** · you asked:\n\n{_quote(m.text or '(no text)')}")
             blocks.extend(m.parts)
             if m.answer.strip():
                 blocks.append(safe_markdown(m.answer.strip()))

@@ -68,7 +68,9 @@ const displays: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (_app: JupyterFrontEnd, tracker: INotebookTracker): void => {
-    tracker.forEach(panel => followDisplays(panel.sessionContext, () => panel.model));
+    tracker.forEach(panel => {
+      followDisplays(panel.sessionContext, () => panel.model);
+    });
     tracker.widgetAdded.connect((_tracker, panel) => {
       followDisplays(panel.sessionContext, () => panel.model);
     });

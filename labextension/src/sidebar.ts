@@ -22,6 +22,7 @@ import type {
   TranscriptMessage
 } from './protocol';
 import { requestActions } from './render/actions';
+import { inlineCode } from './render/dom';
 import type { Actions } from './render/actions';
 import { injectStyles } from './render/styles';
 import { ConversationView } from './render/view';
@@ -403,7 +404,7 @@ export class ColletSidebar extends Widget {
   // ── actions ──
 
   private _say(text: string, ok = true): void {
-    this._notice.textContent = text;
+    this._notice.replaceChildren(...inlineCode(text)); // `commands` as code, not backticks
     this._notice.classList.toggle('jp-mod-error', !ok);
   }
 

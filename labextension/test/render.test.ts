@@ -375,6 +375,21 @@ describe('the view', () => {
     );
   });
 
+  it('shows a command in a failure line as code, not backticks', () => {
+    const c = feed(
+      new Conversation(),
+      ...running('m1', 'flaky'),
+      E.state('m1', 'failed', '', 'the provider is down: `%collet /retry m1` sends it again'),
+      E.status('m1', 'failed', '', 'the provider is down: `%collet /retry m1` sends it again')
+    );
+    const { root } = draw(c);
+    const ending = one(root, '[data-message-id="m1"] .collet-ending');
+    expect(ending.textContent).toBe(
+      'm1 failed: the provider is down: %collet /retry m1 sends it again'
+    );
+    expect(ending.querySelector('code')?.textContent).toBe('%collet /retry m1');
+  });
+
   it('redraws only what changed', () => {
     const c = feed(
       new Conversation(),

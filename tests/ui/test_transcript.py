@@ -93,3 +93,15 @@ def test_raw_html_in_an_answer_becomes_text_but_code_keeps_its_angle_brackets():
     assert safe_markdown(answer) == (
         "Hi &lt;script>x()&lt;/script> and `List<int>` a < b\n```html\n<b>kept</b>\n```\n&lt;style>"
     )
+
+
+def test_a_message_of_several_lines_keeps_its_lines_and_carries_no_html():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    t = Transcript()
+    text = "first line\nsecond line\n\nafter a blank <script>x()</script>"
+    t.add({"type": "message_state", "message_id": "m1", "state": "running", "text": text})
+    html = markdown2html_mistune(t.markdown())
+    assert "first line<br" in html and "second line" in html
+    assert html.count("<p>") >= 3  # the blank line still parts paragraphs
+    assert "<script>" not in html

@@ -25,6 +25,22 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/**
+ * `text` as nodes with each `code span` (single backticks, as the kernel writes commands in
+ * its error lines) in a `<code>`; the rest stays text.
+ */
+export function inlineCode(text: string): Node[] {
+  return text.split(/(`[^`\n]+`)/).flatMap((part): Node[] => {
+    if (part === '') {
+      return [];
+    }
+    if (part.length > 2 && part.startsWith('`') && part.endsWith('`')) {
+      return [h('code', 'code', part.slice(1, -1))];
+    }
+    return [document.createTextNode(part)];
+  });
+}
+
 /** A `<tag>` holding the given children. */
 export function box<K extends keyof HTMLElementTagNameMap>(
   tag: K,

@@ -6,7 +6,7 @@
 
 import type { Item, Message, PlanCard, TextItem } from '../conversation';
 import type { Actions } from './actions';
-import { box, button, h } from './dom';
+import { box, button, h, inlineCode } from './dom';
 import { markdownHtml, markdownNode } from './markdown';
 import { toolCardNode } from './tools';
 import {
@@ -303,7 +303,8 @@ export class MessageView {
     const parts: HTMLElement[] = [];
     const ending = endingLine(message);
     if (ending !== '') {
-      const line = h('div', 'ending', ending);
+      const line = h('div', 'ending');
+      line.append(...inlineCode(ending));
       line.dataset.status = message.status;
       parts.push(line);
     }
