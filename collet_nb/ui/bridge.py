@@ -134,7 +134,11 @@ class Bridge:
                 self.cursor.sync(seen if isinstance(seen, int) and seen >= 0 else 0)
             return "ok"
         if kind == "action":
-            return act(self.runner, dict(request), by="sidebar")
+            said = act(self.runner, dict(request), by="sidebar")
+            if request["action"] == "retry" and said.startswith("retrying"):
+                # The failed message and its retry, as one trace in the notebook.
+                self._record(self.runner, str(request["message_id"]))
+            return said
         if kind == "send":
             runner = self.extension.runner()
             msg = runner.send(

@@ -33,6 +33,7 @@ class _Message:
     status: str = "queued"
     error: str | None = None
     retried_by: str = ""
+    follow_up: str = ""  # the message carrying out its approved plan
     parts: list[str] = field(default_factory=list)  # Markdown blocks, in order
     answer: str = ""  # the answer text not yet put in ``parts``
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -236,7 +237,8 @@ class Transcript:
             when = f" at {_when(event.get('at'))}" if _when(event.get("at")) else ""
             note = f" — {'note' if event.get('approved') else 'reason'}: {event['note']}" if (
                 event.get("note")) else ""  # fmt: skip
-            follow = f"; carried out as {event['follow_up']}" if event.get("follow_up") else ""
+            m.follow_up = str(event.get("follow_up") or "")
+            follow = f"; carried out as {m.follow_up}" if m.follow_up else ""
             m.parts.append(f"> **plan {verdict}**{who}{when}{note}{follow}")
         elif kind == "notice":
             m.parts.append(f"*{event.get('text', '')}*")
@@ -272,8 +274,13 @@ class Transcript:
         )
 
     def ended(self) -> bool:
-        """Whether every message here has ended and no plan or call waits."""
-        return bool(self.order) and all(self.messages[mid].status in ENDINGS for mid in self.order)
+        """Whether every message here has ended, no plan or call waits, and each retry or
+        plan follow-up named here has arrived (a batch may end just before it)."""
+        return bool(self.order) and all(
+            m.status in ENDINGS
+            and all(f in self.messages for f in (m.retried_by, m.follow_up) if f)
+            for m in self.messages.values()
+        )
 
 
 def placeholder(message_id: str) -> str:

@@ -172,3 +172,22 @@ def test_a_message_sent_from_the_sidebar_hands_back_its_transcript_when_it_ends(
     assert done["message_id"] == "m1"
     assert done["markdown"].startswith("**m1** · you asked:\n\n> count slowly to 3")
     assert "*m1 answered*" in done["markdown"]
+
+
+def test_a_retry_from_the_sidebar_leaves_the_failure_and_the_retry_in_one_transcript(kernel):
+    sidebar = Sidebar(kernel)
+    sidebar.request({"protocol_version": 2, "type": "send", "text": "simulate a failure"})
+    first = sidebar.wait(lambda d: d.get("type") == "transcript", timeout=30)
+    assert "**m1 failed**: the demo provider failed on purpose" in first["markdown"]
+    sidebar.request(
+        {"protocol_version": 2, "type": "action", "action": "retry", "message_id": "m1",
+         "request_id": "r"}
+    )  # fmt: skip
+    assert sidebar.wait(lambda d: d.get("request_id") == "r")["text"] == "retrying: sent as m2"
+    done = sidebar.wait(lambda d: d.get("type") == "transcript" and d is not first, timeout=30)
+    md = done["markdown"]
+    assert done["message_id"] == "m1"
+    assert "**m1 failed**: the demo provider failed on purpose" in md
+    assert "retried as m2" in md
+    assert md.index("**m2** · you asked:\n\n> simulate a failure") > md.index("retried as m2")
+    assert md.rstrip().endswith("*m2 answered*")
