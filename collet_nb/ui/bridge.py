@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from collet_nb.core.commands import parse_command
@@ -53,9 +54,12 @@ SNAPSHOT_AFTER = (
 class Bridge:
     """One sidebar connection (one comm)."""
 
-    def __init__(self, extension: ColletExtension, comm: Any) -> None:
+    def __init__(
+        self, extension: ColletExtension, comm: Any, *, forget: Callable[[Bridge], None]
+    ) -> None:
         self.extension = extension
         self.comm = comm
+        self._forget = forget
         self._unsubscribe: Any = None
         self.cursor: Cursor | None = None
         self._snapshot_due = False
@@ -74,8 +78,7 @@ class Bridge:
     def close(self) -> None:
         """The sidebar closed its comm: stop following, and forget this bridge."""
         self.detach()
-        if self in _BRIDGES:
-            _BRIDGES.remove(self)
+        self._forget(self)
 
     def detach(self) -> None:
         """Stop following events."""
@@ -195,57 +198,67 @@ class Bridge:
             self.detach()
 
 
-_BRIDGES: list[Bridge] = []
 _TASKS: set[asyncio.Future[None]] = set()  # strong references to commands still running
-_HANDLERS: dict[str, Any] = {}
 
 
-def register_comm_target(extension: ColletExtension) -> None:
-    """Register the ``collet`` comm target; the sidebar opens comms on it."""
-    from comm import get_comm_manager
+class SidebarTarget:
+    """The ``collet`` comm target of one loaded extension, and the sidebars it connected."""
 
-    def on_open(comm: Any, _msg: dict[str, Any]) -> None:
-        # Maybe on a subshell thread: the handlers are registered here and now (a request
-        # right behind the open must not find the comm deaf), while the bridge is built on
-        # the main loop, queued before any request it will handle.
-        made: list[Bridge] = []
+    def __init__(self, extension: ColletExtension) -> None:
+        self.extension = extension
+        self.bridges: list[Bridge] = []
+        self._handler: Callable[[Any, dict[str, Any]], None] | None = None
 
-        def make() -> None:
-            made.append(Bridge(extension, comm))
-            _BRIDGES.append(made[0])
-
-        def handle(msg: dict[str, Any]) -> None:
-            if made:
-                made[0].on_msg(msg)
-
-        def closed(_msg: dict[str, Any]) -> None:
-            if made:
-                made[0].close()
-
-        on_main_thread(make)()
-        comm.on_msg(on_main_thread(handle))
-        comm.on_close(on_main_thread(closed))
-
-    def follow(channel: ChannelId, runner: SessionRunner) -> None:
-        if channel == extension.channel:
-            for bridge in _BRIDGES:
-                bridge.attach(runner)
-
-    extension.on_runner(follow)
-    _HANDLERS[COMM_TARGET] = on_open
-    get_comm_manager().register_target(COMM_TARGET, on_open)
-
-
-def unregister_comm_target(extension: ColletExtension) -> None:
-    """Remove the comm target and drop every bridge."""
-    try:
+    def register(self) -> None:
+        """Register the comm target; the sidebar opens comms on it."""
         from comm import get_comm_manager
 
-        handler = _HANDLERS.pop(COMM_TARGET, None)
-        if handler is not None:
-            get_comm_manager().unregister_target(COMM_TARGET, handler)
-    except Exception:  # not registered, or comm missing outside a kernel
-        log.debug("collet: no comm target to unregister", exc_info=True)
-    for bridge in _BRIDGES:
-        bridge.detach()
-    _BRIDGES.clear()
+        def on_open(comm: Any, _msg: dict[str, Any]) -> None:
+            # Maybe on a subshell thread: the handlers are registered here and now (a
+            # request right behind the open must not find the comm deaf), while the bridge
+            # is built on the main loop, queued before any request it will handle.
+            made: list[Bridge] = []
+
+            def make() -> None:
+                made.append(Bridge(self.extension, comm, forget=self._forget))
+                self.bridges.append(made[0])
+
+            def handle(msg: dict[str, Any]) -> None:
+                if made:
+                    made[0].on_msg(msg)
+
+            def closed(_msg: dict[str, Any]) -> None:
+                if made:
+                    made[0].close()
+
+            on_main_thread(make)()
+            comm.on_msg(on_main_thread(handle))
+            comm.on_close(on_main_thread(closed))
+
+        self.extension.on_runner(self._follow)
+        self._handler = on_open
+        get_comm_manager().register_target(COMM_TARGET, on_open)
+
+    def _follow(self, channel: ChannelId, runner: SessionRunner) -> None:
+        """The notebook got a new session (``/new``): every sidebar follows it."""
+        if channel == self.extension.channel:
+            for bridge in self.bridges:
+                bridge.attach(runner)
+
+    def _forget(self, bridge: Bridge) -> None:
+        if bridge in self.bridges:
+            self.bridges.remove(bridge)
+
+    def unregister(self) -> None:
+        """Remove the comm target and drop every bridge."""
+        handler, self._handler = self._handler, None
+        try:
+            from comm import get_comm_manager
+
+            if handler is not None:
+                get_comm_manager().unregister_target(COMM_TARGET, handler)
+        except Exception:  # not registered, or comm missing outside a kernel
+            log.debug("collet: no comm target to unregister", exc_info=True)
+        for bridge in self.bridges:
+            bridge.detach()
+        self.bridges.clear()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collet_nb.runtime.hub import SessionHub
     from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.autoawait import AwaitTransformer
+    from collet_nb.ui.bridge import SidebarTarget
     from collet_nb.ui.feed import EventFeed
     from collet_nb.ui.magic import ColletMagics
     from collet_nb.ui.notebook_tools import NotebookTools
@@ -73,6 +74,7 @@ class ColletExtension:
         self.feeds: dict[str, EventFeed] = {}  # by session id: what the views read
         self.outputs: list[MessageOutput] = []  # those whose saved form may still change
         self.transformer: AwaitTransformer | None = None
+        self.sidebars: SidebarTarget | None = None  # the comm target (in a kernel only)
         self._undo_log_redaction: Any = None
 
     # The sessions' machinery is built at the first %collet (or sidebar), not at load: it is
@@ -194,9 +196,10 @@ class ColletExtension:
         )
         self.hooks.install()
         if kernel is not None:
-            from collet_nb.ui.bridge import register_comm_target
+            from collet_nb.ui.bridge import SidebarTarget
 
-            register_comm_target(self)
+            self.sidebars = SidebarTarget(self)
+            self.sidebars.register()
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and close every session and child process."""
@@ -206,9 +209,9 @@ class ColletExtension:
         if self.transformer is not None:
             self.transformer.uninstall()
             self.transformer = None
-        from collet_nb.ui.bridge import unregister_comm_target
-
-        unregister_comm_target(self)
+        if self.sidebars is not None:
+            self.sidebars.unregister()
+            self.sidebars = None
         if "notebook_tools" in self.__dict__:
             self.notebook_tools.uninstall()
         if self._undo_log_redaction is not None:
