@@ -86,7 +86,14 @@ SECTIONS = (
         measure=comm_bytes.measure,
         rows=comm_bytes.rows,
         full={"tokens": 10_000, "gap": 0.004, "probes": 5, "paced_tokens": 1000, "paced_gap": 0.04},
-        quick={"tokens": 300, "gap": 0.0, "probes": 1, "paced_tokens": 100, "paced_gap": 0.01},
+        quick={
+            "tokens": 300,
+            "gap": 0.0,
+            "probes": 1,
+            "paced_tokens": 100,
+            "paced_gap": 0.01,
+            "think": 0.0,
+        },
     ),
     Section(
         name="tools",
