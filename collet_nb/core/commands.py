@@ -168,6 +168,49 @@ class CellFlags:
 CELL_USAGE = "%%collet [--agent code|architect|ask] [--model NAME] [--wait] [--rerun]"
 
 
+LINE_USAGE = "%collet [--agent code|architect|ask] [--model NAME] [--wait] TEXT"
+_LINE_SWITCHES = ("--wait",)
+_LINE_VALUED = ("--agent", "--model")
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    """The first word of ``text`` (a quoted one without its quotes) and the rest."""
+    end = text.find(text[0], 1) if text[:1] in ("'", '"') else -1
+    if end > 0:
+        return text[1:end], text[end + 1 :].lstrip()
+    parts = text.split(maxsplit=1)
+    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
+
+
+def parse_line(line: str) -> tuple[CellFlags, str]:
+    """Split a ``%collet`` line into its leading flags and the message, which keeps its words
+    as typed (quotes included). ``--`` ends the flags (a message that starts with ``--``).
+
+    Raises:
+        ConfigError: an unknown flag, a flag without its value, or no message after them.
+    """
+    taken: list[str] = []
+    rest = line.strip()
+    while rest.startswith("--"):
+        word, rest = _first_word(rest)
+        if word == "--":
+            break
+        name, eq, _value = word.partition("=")
+        if name in _LINE_VALUED and not eq:
+            value, rest = _first_word(rest)
+            if not value or value.startswith("--"):
+                raise ConfigError(f"{name} needs a value; usage: {LINE_USAGE}", key=name)
+            taken += [word, value]
+        elif name in _LINE_VALUED or (name in _LINE_SWITCHES and not eq):
+            taken.append(word)
+        else:
+            hint = " (it is for %%collet cells)" if name == "--rerun" else ""
+            raise ConfigError(f"unknown flag {word!r}{hint}; usage: {LINE_USAGE}", key=word)
+    if not rest:
+        raise ConfigError(f"no message after the flags; usage: {LINE_USAGE}")
+    return parse_cell_flags(shlex.join(taken)), rest
+
+
 def parse_cell_flags(line: str) -> CellFlags:
     """Parse the flags after ``%%collet``.
 

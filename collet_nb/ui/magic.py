@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from collet_nb.core.commands import CellFlags, Command, parse_cell_flags, parse_command
+from collet_nb.core.commands import (
+    CellFlags,
+    Command,
+    parse_cell_flags,
+    parse_command,
+    parse_line,
+)
 from collet_nb.core.session import SessionState
 from collet_nb.core.surrogates import check_well_formed
 from collet_nb.errors import ColletError, ConfigError
@@ -35,7 +41,8 @@ if TYPE_CHECKING:
 DOUBLE_INTERRUPT_SECONDS = 3.0
 
 USAGE = (
-    "usage: `%collet TEXT`, `%collet /COMMAND` (see `%collet /help`), or a cell starting with "
+    "usage: `%collet [--agent A] [--model M] [--wait] TEXT`, `%collet /COMMAND` (see "
+    "`%collet /help`), or a cell starting with "
     "`%%collet [--agent code|architect|ask] [--model NAME] [--wait] [--rerun]`"
 )
 
@@ -134,7 +141,8 @@ class ColletMagics(Magics):
                 raise ConfigError(USAGE)
             if text.startswith("/"):
                 return self._command(parse_command(text))
-            return self._send(text, CellFlags())
+            flags, text = parse_line(text) if text.startswith("--") else (CellFlags(), text)
+            return self._send(text, flags)
         flags = parse_cell_flags(line)
         if not cell.strip():
             raise ConfigError("the cell is empty; write the message below `%%collet`")

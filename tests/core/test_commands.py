@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collet_nb.core.commands import COMMANDS, CellFlags, help_text, parse_cell_flags, parse_command
+from collet_nb.core.commands import (
+    COMMANDS,
+    CellFlags,
+    help_text,
+    parse_cell_flags,
+    parse_command,
+    parse_line,
+)
 from collet_nb.errors import ConfigError
 
 
@@ -38,6 +45,44 @@ def test_bad_cell_flags_get_one_line_with_the_usage(line, hint):
         parse_cell_flags(line)
     assert hint in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "flags", "text"),
+    [
+        ("--model gpt-x explain it", CellFlags(model="gpt-x"), "explain it"),
+        ("--agent=architect --wait plan 'it' now", CellFlags(agent="architect", wait=True),
+         "plan 'it' now"),
+        ("--model 'my model'  two  spaces", CellFlags(model="my model"), "two  spaces"),
+        ("-- --verbose is a word here", CellFlags(), "--verbose is a word here"),
+    ],
+)  # fmt: skip
+def test_a_line_message_takes_leading_flags_and_keeps_its_text_as_typed(line, flags, text):
+    assert parse_line(line) == (flags, text)
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("--modle x hi", "unknown flag '--modle'"),
+        ("--rerun hi", "it is for %%collet cells"),
+        ("--model", "--model needs a value"),
+        ("--agent wizard hi", "code|architect|ask"),
+        ("--wait", "no message after the flags"),
+    ],
+)
+def test_bad_line_flags_get_one_line_with_the_line_usage(line, hint):
+    with pytest.raises(ConfigError) as info:
+        parse_line(line)
+    assert hint in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@given(st.text(max_size=60))
+def test_any_line_either_parses_or_raises_a_config_error(line):
+    with contextlib.suppress(ConfigError):
+        _flags, text = parse_line(line)
+        assert text.strip()
 
 
 @given(st.text(max_size=60))

@@ -147,7 +147,17 @@ def test_bad_flags_and_commands_get_one_line_that_names_the_choices(kernel):
     assert kernel.text(outputs).strip().startswith("collet: unknown flag '--agnet'")
     _, outputs = kernel.execute("%collet /stream loud")
     assert kernel.text(outputs).strip() == "collet: /stream takes compact|full, not 'loud'"
+    _, outputs = kernel.execute("%collet --modle big hi")
+    assert kernel.text(outputs).strip().startswith("collet: unknown flag '--modle'; usage: %collet")
     assert states(kernel) == []
+
+
+def test_a_line_message_takes_the_flags_of_the_cell_form(kernel):
+    reply, _ = kernel.execute("%collet --agent architect plan a tidy-up of this folder")
+    assert reply["status"] == "ok"
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
+    (message,) = kernel.eval("collet_nb.status()['messages']")
+    assert message["text"] == "plan a tidy-up of this folder"
 
 
 def test_loading_twice_registers_once(kernel):
