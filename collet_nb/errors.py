@@ -6,13 +6,13 @@ their facts as attributes so tests assert on fields, not on text::
 
     ColletError
     ├── ConfigError             bad setting, flag, slash command or config file
+    ├── UsageError              not possible in the session's state now (nothing to retry)
     ├── ProviderError           the model could not be reached or answered badly
     │   ├── ProviderHTTPError       an HTTP status the provider returned (status, body)
     │   └── ProviderStreamError     the stream broke or carried an error event
     ├── ToolError               a tool could not run (reported to the model, not raised to users)
     │   └── ScopeError              a path outside the workspace scope
     ├── McpServerError          an MCP server failed to start, died or timed out
-    ├── ApprovalDenied          the user denied a tool call or rejected a plan
     ├── GuardStop               the iteration limit or circuit breaker stopped a turn
     ├── TurnTimeout             a turn ran past COLLET_TASK_TIMEOUT
     └── IllegalTransition       a lifecycle was asked for a move its table forbids (a bug)
@@ -35,6 +35,13 @@ class ConfigError(ColletError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class UsageError(ColletError):
+    """A well-formed request the session cannot do in its current state: nothing to retry, no
+    plan or tool call waiting, a message no longer queued, a turn still running. Unlike a
+    ConfigError, fixing the input does not help; doing it later (or something else first) does.
+    """
 
 
 class ProviderError(ColletError):
@@ -71,22 +78,10 @@ class ProviderHTTPError(ProviderError):
 
 
 class ProviderStreamError(ProviderError):
-    """The response stream broke off or carried an error event.
+    """The response stream broke off or carried an error event."""
 
-    Attributes:
-        text_emitted: whether answer text had already reached the user.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        provider: str = "",
-        retryable: bool = True,
-        text_emitted: bool = False,
-    ) -> None:
+    def __init__(self, message: str, *, provider: str = "", retryable: bool = True) -> None:
         super().__init__(message, provider=provider, retryable=retryable)
-        self.text_emitted = text_emitted
 
 
 class ToolError(ColletError):
@@ -125,18 +120,6 @@ class McpServerError(ColletError):
     def __init__(self, message: str, *, server: str = "") -> None:
         super().__init__(message)
         self.server = server
-
-
-class ApprovalDenied(ColletError):
-    """The user denied a tool call or rejected a plan.
-
-    Attributes:
-        reason: the user's reason, if any.
-    """
-
-    def __init__(self, message: str, *, reason: str = "") -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 class GuardStop(ColletError):

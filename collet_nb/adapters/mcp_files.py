@@ -11,6 +11,7 @@ from typing import Any
 
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.mcp_config import McpServerConfig, merge, parse_mcp_config
+from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ConfigError
 
 MCP_FILE = "mcp.json"
@@ -43,11 +44,11 @@ def load_mcp_servers(
     return merged
 
 
-class BrokenMcpConfig:
+class BrokenMcpConfig(ToolSource):
     """Stands in for the MCP manager when mcp.json cannot be used: no MCP tools, and the
     reason told once (at the first turn) and in ``/mcp list``; the session works without them.
 
-    Implements ``collet_nb.core.ports.ToolPort``.
+    A ``collet_nb.core.ports.ToolSource``.
     """
 
     def __init__(self, error: ConfigError) -> None:

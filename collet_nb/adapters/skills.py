@@ -18,6 +18,7 @@ from typing import Any
 
 from collet_nb.adapters.tools.arguments import check_arguments
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.ports import ToolSource
 from collet_nb.core.skills import Skill, SkillProblem, parse_skill, skills_prompt
 from collet_nb.errors import ToolError
 
@@ -242,10 +243,10 @@ def _refuse_kind(path: Path, info: os.stat_result, cap: int) -> _Refusal | None:
     return None
 
 
-class SkillTools:
+class SkillTools(ToolSource):
     """The read-only ``skill`` tool over a catalog: levels 2 (instructions) and 3 (files).
 
-    Implements ``collet_nb.core.ports.ToolPort``. It offers no tool while the catalog is empty.
+    A ``collet_nb.core.ports.ToolSource``. It offers no tool while the catalog is empty.
     The catalog may be replaced between calls (after a rediscovery): set :attr:`catalog`, or pass
     a callable that returns the current one.
     """

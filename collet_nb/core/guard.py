@@ -1,4 +1,4 @@
-"""The guard of a turn: an iteration limit (extendable while it runs) and a circuit breaker.
+"""The guard of a turn: an iteration limit and a circuit breaker.
 
 An iteration is one model request. The breaker trips after N consecutive failed tool calls;
 any successful call resets the count.
@@ -40,12 +40,6 @@ class Guard:
             )
         self.iterations += 1
         return self.iterations
-
-    def extend(self, extra: int) -> None:
-        """Allow ``extra`` more iterations for the running turn."""
-        if extra < 1:
-            raise ValueError("extend by at least 1 iteration")
-        self.max_iterations += extra
 
     def record_tool(self, *, success: bool) -> None:
         """Count a tool call's outcome.

@@ -65,7 +65,6 @@ class UserMessage:
         state: where it is in its life.
         error: why it failed or was cancelled, for the user.
         retry_of: the id of the failed message this one retries.
-        created_at: wall time it was accepted.
         cell_key: for a ``%%collet`` cell, the key its answer is saved under (see
             ``collet_nb.core.answers``); None for other messages.
     """
@@ -78,7 +77,6 @@ class UserMessage:
     state: MessageState = MessageState.QUEUED
     error: str | None = None
     retry_of: str | None = None
-    created_at: float = 0.0
     cell_key: str | None = None
 
     def moved_to(self, state: MessageState, *, error: str | None = None) -> UserMessage:
@@ -116,6 +114,11 @@ class MessageLog:
     def next_seq(self) -> int:
         """The sequence number the next message will get."""
         return len(self._messages) + 1
+
+    @property
+    def next_id(self) -> str:
+        """The id the next message will get (``m`` and its sequence number)."""
+        return f"m{self.next_seq}"
 
     def add(self, message: UserMessage) -> UserMessage:
         """Record a newly accepted message (it must be new and queued)."""

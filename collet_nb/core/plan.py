@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from collet_nb.core.chat import ChatMessage
 from collet_nb.errors import IllegalTransition
 
 
@@ -32,17 +31,11 @@ class PendingPlan:
 
     Attributes:
         plan: the plan text.
-        arch_context: the architect's conversation (its findings).
-        user_msg: the request that produced the plan.
-        system_prompt: the architect's system prompt.
         message_id: the message whose turn produced it.
         state: where it is in its life.
     """
 
     plan: str
-    arch_context: tuple[ChatMessage, ...] = ()
-    user_msg: str = ""
-    system_prompt: str = ""
     message_id: str = ""
     state: PlanState = PlanState.PENDING
 

@@ -50,21 +50,9 @@ class SessionPool:
             del self._sessions[channel]
         return stale
 
-    def pending_sessions(self) -> list[ChannelId]:
-        """Channels whose session holds a pending plan and is not busy."""
-        return [
-            channel
-            for channel, session in self._sessions.items()
-            if session.pending_plan is not None and not session.busy
-        ]
-
     def channels(self) -> list[ChannelId]:
         """Every channel with a session."""
         return list(self._sessions)
 
     def __len__(self) -> int:
         return len(self._sessions)
-
-    def is_empty(self) -> bool:
-        """Whether the pool holds no session."""
-        return not self._sessions

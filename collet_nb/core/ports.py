@@ -1,13 +1,14 @@
 """The ports the core and runtime talk through; adapters implement them.
 
 A provider streams ``ProviderChunk`` values for one ``ModelRequest``; a tool port lists specs
-and runs calls; an approver decides whether a call may run; a journal stores records; a clock
-tells the time. Nothing here does I/O.
+and runs calls (a ``ToolSource`` also has the hooks of a turn's life); an approver decides
+whether a call may run; a journal stores records; a clock tells the time. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -101,6 +102,97 @@ class ToolPort(Protocol):
         ...
 
 
+class ToolSource(ABC):
+    """A ToolPort with the hooks of a turn's life, each doing nothing unless overridden (as
+    pydantic-ai's toolsets do): the runner calls every hook on its tools, and a toolbox passes
+    ``begin_turn``, ``prepare``, ``prompt_section`` and ``aclose`` on to each of its sources.
+    """
+
+    @abstractmethod
+    def specs(self) -> Sequence[ToolSpec]:
+        """The tools to offer the model."""
+
+    @abstractmethod
+    async def call(self, call: ToolCall, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run one call; failures come back as ``ToolResult(is_error=True)``, not exceptions."""
+
+    def begin_turn(self, message_id: str) -> None:  # noqa: B027 (a no-op hook)
+        """The turn of ``message_id`` starts (before ``prepare``)."""
+
+    async def prepare(self) -> Sequence[str | Exception]:
+        """Get ready for a turn (start servers, rediscover skills); return the problems the
+        user should be told of (each shown as ``str(problem)``)."""
+        return ()
+
+    def reset_focus(self) -> None:  # noqa: B027 (a no-op hook)
+        """Forget what :meth:`focus` offered for the previous message."""
+
+    def focus(self, user_text: str) -> Sequence[ToolSpec]:
+        """Offer the tools ``user_text`` calls for (when not all are offered); return them."""
+        return ()
+
+    def prompt_section(self) -> str:
+        """What the system prompt should say about these tools (``""``: nothing)."""
+        return ""
+
+    def suggest(self, name: str) -> Sequence[str] | None:
+        """The names closest to the unknown tool ``name``; None when this source cannot rank
+        names (the model is then told every name)."""
+        return None
+
+    async def aclose(self) -> None:  # noqa: B027 (a no-op hook)
+        """Release what the tools hold (servers, processes); idempotent."""
+
+
+class PortSource(ToolSource):
+    """A ToolPort that does not derive from ToolSource, as one: its specs and calls pass
+    through, and so do the toolbox hooks it defines by name (a port written without the base
+    class keeps its ``prompt_section``, say); the other hooks do nothing.
+
+    The one place a hook is looked up by name: give a port the base class instead.
+    """
+
+    def __init__(self, inner: ToolPort) -> None:
+        self.inner = inner
+
+    def _hook(self, name: str) -> Callable[..., Any] | None:
+        hook = getattr(self.inner, name, None)
+        return hook if callable(hook) else None
+
+    def specs(self) -> Sequence[ToolSpec]:
+        """The inner port's specs."""
+        return self.inner.specs()
+
+    async def call(self, call: ToolCall, arguments: Mapping[str, Any]) -> ToolResult:
+        """The inner port's call."""
+        return await self.inner.call(call, arguments)
+
+    def begin_turn(self, message_id: str) -> None:
+        """The inner port's ``begin_turn``, if it has one."""
+        if hook := self._hook("begin_turn"):
+            hook(message_id)
+
+    async def prepare(self) -> Sequence[str | Exception]:
+        """The inner port's ``prepare``, if it has one."""
+        hook = self._hook("prepare")
+        return list(await hook()) if hook else ()
+
+    def prompt_section(self) -> str:
+        """The inner port's ``prompt_section``, if it has one."""
+        hook = self._hook("prompt_section")
+        return str(hook()) if hook else ""
+
+    async def aclose(self) -> None:
+        """The inner port's ``aclose``, if it has one."""
+        if hook := self._hook("aclose"):
+            await hook()
+
+
+def as_source(port: ToolPort) -> ToolSource:
+    """``port`` as a ToolSource: itself when it is one, else wrapped in a PortSource."""
+    return port if isinstance(port, ToolSource) else PortSource(port)
+
+
 class Decision(StrEnum):
     """The user's answer to a tool call that asked."""
 
@@ -115,7 +207,6 @@ class Verdict:
 
     allowed: bool
     reason: str = ""
-    asked: bool = False
 
 
 class Approver(Protocol):

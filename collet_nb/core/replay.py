@@ -1,7 +1,8 @@
 """Rebuilds a session's messages and conversation from its journal records (pure).
 
 A journal is a list of dict records (``session``, ``accepted``, ``state``, ``context``,
-``event``); replaying them through the same lifecycle tables validates them too.
+``event``); replaying them through the same lifecycle tables validates them too. Records no
+longer written (and fields no longer read) are passed over, so old journals still replay.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class SessionImage:
         return [m for m in self.messages if not m.state.terminal]
 
 
+def state_record(message_id: str, state: MessageState, error: str | None = None) -> dict[str, Any]:
+    """The journal record of a message moving to ``state`` (``error``: why it failed or was
+    cancelled)."""
+    return {"kind": "state", "id": message_id, "state": state.value, "error": error}
+
+
 def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
     """Apply ``records`` in order and return the resulting image."""
     image = SessionImage()
@@ -61,7 +68,6 @@ def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
                         agent=record.get("agent"),
                         model=record.get("model"),
                         retry_of=record.get("retry_of"),
-                        created_at=float(record.get("at", 0.0)),
                         cell_key=record.get("cell_key"),
                     )
                 )

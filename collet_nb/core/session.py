@@ -108,23 +108,20 @@ class AgentSession:
         self,
         text: str,
         *,
-        now_wall: float = 0.0,
         agent: str | None = None,
         model: str | None = None,
         retry_of: str | None = None,
         cell_key: str | None = None,
     ) -> UserMessage:
         """Accept a message: it is queued until its turn."""
-        seq = self.messages.next_seq
         return self.messages.add(
             UserMessage(
-                id=f"m{seq}",
-                seq=seq,
+                id=self.messages.next_id,
+                seq=self.messages.next_seq,
                 text=text,
                 agent=agent,
                 model=model,
                 retry_of=retry_of,
-                created_at=now_wall,
                 cell_key=cell_key,
             )
         )
@@ -139,13 +136,6 @@ class AgentSession:
         if not queued:
             return None
         return self.messages.move(queued[0].id, MessageState.RUNNING)
-
-    def clear_queue(self, reason: str) -> list[UserMessage]:
-        """Cancel every queued message explicitly (visible, never silent); return them."""
-        return [
-            self.messages.move(m.id, MessageState.CANCELLED, error=reason)
-            for m in self.messages.queued()
-        ]
 
     def suppress(self) -> None:
         """Drop further output of the current turn."""

@@ -21,7 +21,7 @@ from collet_nb.core.policy import Policy
 from collet_nb.core.ports import Decision, Verdict
 from collet_nb.core.preview import summary
 from collet_nb.core.session import AgentSession, SessionState
-from collet_nb.errors import ConfigError
+from collet_nb.errors import UsageError
 
 
 @dataclass(kw_only=True)
@@ -117,7 +117,7 @@ class ApprovalGate:
                 arguments=call.arguments,
             )
         )
-        return Verdict(allowed=decision is not Decision.DENY, reason=reason, asked=True)
+        return Verdict(allowed=decision is not Decision.DENY, reason=reason)
 
     def resolve(
         self, call_id: str | None, decision: Decision, reason: str = "", by: str = ""
@@ -125,7 +125,7 @@ class ApprovalGate:
         """Decide the pending call ``call_id`` (None = the oldest); return its id.
 
         Raises:
-            ConfigError: when no such call is waiting.
+            UsageError: when no such call is waiting.
         """
         pending = self._find(call_id)
         self._settle(pending, decision, reason, by)
@@ -145,12 +145,12 @@ class ApprovalGate:
     def _find(self, call_id: str | None) -> PendingCall:
         if call_id is None:
             if not self._pending:
-                raise ConfigError("no tool call is waiting for approval")
+                raise UsageError("no tool call is waiting for approval")
             return next(iter(self._pending.values()))
         pending = self._pending.get((self.session.session_id, call_id))
         if pending is None:
             waiting = ", ".join(k[1] for k in self._pending) or "none"
-            raise ConfigError(
+            raise UsageError(
                 f"tool call {call_id} is not waiting for approval (waiting: {waiting})"
             )
         return pending

@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, mcp_files
-from collet_nb.adapters.skills import SkillTools
-from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointStore
-from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.chat import ToolSpec
 from collet_nb.core.commands import Command, help_text
 from collet_nb.core.events import ApprovalResolved, PlanResolved
 from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLevel, WorkspaceScope
 from collet_nb.core.message import MessageState, UserMessage
-from collet_nb.errors import ConfigError
+from collet_nb.errors import ConfigError, UsageError
 from collet_nb.runtime.hub import SessionHub
 from collet_nb.runtime.runner import SessionRunner
 
@@ -156,7 +153,8 @@ class CommandRunner:
         decisions it makes (the audit trail).
 
         Raises:
-            ConfigError: when the command cannot be done now (says why and what to do).
+            ConfigError: for a command or argument this kernel cannot take (says which).
+            UsageError: when the command cannot be done now (says why and what to do).
         """
         self.by = by
         handler = self._table.get(command.name)
@@ -279,7 +277,7 @@ class CommandRunner:
 
     def _compact(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.busy:
-            raise ConfigError("/compact waits until the running turn ends; try again then")
+            raise UsageError("/compact waits until the running turn ends; try again then")
         done = runner.session.context.compact()
         if done is None:
             return Outcome(text="nothing to compact")
@@ -296,15 +294,13 @@ class CommandRunner:
 
     def _clear(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.busy:
-            raise ConfigError("/clear waits until the running turn ends; /cancel first")
+            raise UsageError("/clear waits until the running turn ends; /cancel first")
         runner.session.context.truncate(0)
         return Outcome(text="conversation cleared (the messages stay listed)")
 
     def _tools(self, runner: SessionRunner, command: Command) -> Outcome:
-        toolbox = runner.tools if isinstance(runner.tools, Toolbox) else None
+        toolbox = self.hub.parts(runner).toolbox
         if command.text:
-            if toolbox is None:
-                raise ConfigError("/tools QUERY needs the tool index, which this session lacks")
             ranked = toolbox.rank(command.text)
             if not ranked:
                 return Outcome(text=f"no tool matches {command.text!r}")
@@ -313,9 +309,9 @@ class CommandRunner:
                     f"{score:6.2f}  {spec.name}: {_summary(spec)}" for spec, score in ranked
                 )
             )
-        specs = toolbox.index.specs if toolbox is not None else runner.tools.specs()
+        specs = toolbox.index.specs
         lines = [f"{s.name}{' (read-only)' if s.read_only else ''}: {_summary(s)}" for s in specs]
-        if toolbox is not None and toolbox.deferring:
+        if toolbox.deferring:
             lines.append(
                 "(MCP tools are many: the model finds them with tool_search; "
                 "`/tools QUERY` shows how a query ranks them)"
@@ -323,19 +319,12 @@ class CommandRunner:
         return Outcome(text="\n".join(lines))
 
     def _skills(self, runner: SessionRunner, command: Command) -> Outcome:
-        skills = runner.tools.find(SkillTools) if isinstance(runner.tools, Toolbox) else None
-        if skills is None:
-            raise ConfigError("this session has no skills tool")
-        return Outcome(text=skills.refresh().describe())
+        return Outcome(text=self.hub.parts(runner).skills.refresh().describe())
 
     def _mcp(self, runner: SessionRunner, command: Command) -> Outcome:
-        tools = runner.tools
-        broken = tools.find(BrokenMcpConfig) if isinstance(tools, Toolbox) else None
-        if broken is not None:
-            return Outcome(text=f"MCP servers not started: {broken.error}")
-        from collet_nb.adapters.mcp import McpManager  # loaded only when asked about
-
-        manager = tools.find(McpManager) if isinstance(tools, Toolbox) else None
+        manager = self.hub.parts(runner).mcp
+        if isinstance(manager, BrokenMcpConfig):
+            return Outcome(text=f"MCP servers not started: {manager.error}")
         if manager is None:
             home = Path(runner.settings.home).expanduser()
             files = " or ".join(str(f) for f in mcp_files(Path(runner.session.project_dir), home))
@@ -352,17 +341,8 @@ class CommandRunner:
             return Outcome(text="", later=restart)
         return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
 
-    @staticmethod
-    def _store(runner: SessionRunner) -> CheckpointStore:
-        tools = runner.tools
-        keeper = tools.find(CheckpointingTools) if isinstance(tools, Toolbox) else tools
-        store = getattr(keeper, "store", None)
-        if not isinstance(store, CheckpointStore):
-            raise ConfigError("this session keeps no checkpoints")
-        return store
-
     def _checkpoints(self, runner: SessionRunner, command: Command) -> Outcome:
-        store = self._store(runner)
+        store = self.hub.parts(runner).checkpoints
         if not store.checkpoints:
             return Outcome(text="no checkpoints: the agent has not changed any file yet")
         project = Path(runner.session.project_dir)
@@ -377,14 +357,15 @@ class CommandRunner:
 
     def _rewind(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.busy:
-            raise ConfigError("/rewind waits until the running turn ends; /cancel first")
-        restored = self._store(runner).rewind(command.args[0] if command.args else None)
+            raise UsageError("/rewind waits until the running turn ends; /cancel first")
+        store = self.hub.parts(runner).checkpoints
+        restored = store.rewind(command.args[0] if command.args else None)
         return Outcome(text=f"restored {len(restored)} file(s): {', '.join(restored)}")
 
     def _save_plan(self, runner: SessionRunner, command: Command) -> Outcome:
         plan = runner.session.pending_plan
         if plan is None:
-            raise ConfigError("no plan to save; send a message with `--agent architect` first")
+            raise UsageError("no plan to save; send a message with `--agent architect` first")
         if command.text == "--cell":
             raise ConfigError(
                 "/save-plan --cell works in a notebook cell: `%collet /save-plan --cell`"

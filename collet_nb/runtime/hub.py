@@ -2,7 +2,8 @@
 idle, reopened from the journal, replaced by ``/new``, all closed at kernel end.
 
 The hub knows how to build the parts of a runner (settings, provider, tools, journal); the
-magics, widgets and sidebar all reach sessions through it.
+magics, widgets and sidebar all reach sessions through it. It is the one place that knows which
+adapter serves which setting; heavy adapters are imported only when chosen.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from collet_nb.adapters.answers import AnswerCache
 from collet_nb.adapters.config import load_policy
@@ -31,14 +33,16 @@ from collet_nb.core.message import MessageState
 from collet_nb.core.policy import Policy
 from collet_nb.core.pool import SessionPool
 from collet_nb.core.ports import Provider, ToolPort
-from collet_nb.core.replay import replay
+from collet_nb.core.replay import replay, state_record
 from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError
+from collet_nb.errors import ConfigError, UsageError
 from collet_nb.runtime.clock import SystemClock
-from collet_nb.runtime.factory import make_provider, new_session_id
 from collet_nb.runtime.resume import interrupted_notice
 from collet_nb.runtime.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from collet_nb.adapters.mcp import McpManager
 
 log = logging.getLogger("collet_nb")
 
@@ -58,6 +62,43 @@ class SessionSummary:
     modified: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class SessionParts:
+    """The tools of one session, each part typed (for the commands that work on one).
+
+    Attributes:
+        toolbox: every source behind one port: the runner's ``tools``.
+        checkpoints: the originals of the files the agent changed (``/checkpoints``,
+            ``/rewind``).
+        skills: the ``skill`` tool and its catalog (``/skills``).
+        mcp: the MCP servers (``/mcp``): their manager; a BrokenMcpConfig when mcp.json cannot
+            be used; None when it names no server.
+    """
+
+    toolbox: Toolbox
+    checkpoints: CheckpointStore
+    skills: SkillTools
+    mcp: McpManager | BrokenMcpConfig | None = None
+
+
+def provider_for(settings: Settings) -> Provider:
+    """The provider the settings name: the demo model, or an HTTP one (``make_provider``)."""
+    if settings.provider == "demo":
+        from collet_nb.adapters.demo import DemoProvider
+
+        return DemoProvider(pace=settings.demo_pace)
+    from collet_nb.adapters.providers import make_provider
+
+    return make_provider(
+        settings.provider,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        model=settings.model,
+        max_attempts=settings.max_retries,
+        read_timeout=settings.request_timeout,
+    )
+
+
 class SessionHub:
     """Opens, finds, evicts and closes the sessions of this kernel.
 
@@ -74,7 +115,7 @@ class SessionHub:
         settings: Callable[[Path], Settings],
         project_dir: Path,
         processes: ProcessRegistry | None = None,
-        provider_factory: Callable[[Settings], Provider] = make_provider,
+        provider_factory: Callable[[Settings], Provider] = provider_for,
     ) -> None:
         self.settings_for = settings
         self.project_dir = project_dir
@@ -83,6 +124,7 @@ class SessionHub:
         self.clock = SystemClock()
         self.pool = SessionPool(timeout_secs=settings(project_dir).session_timeout)
         self.runners: dict[str, SessionRunner] = {}
+        self._parts: dict[str, SessionParts] = {}
         self._last_id: dict[ChannelId, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._on_runner: list[Callable[[ChannelId, SessionRunner], None]] = []
@@ -103,6 +145,10 @@ class SessionHub:
         if last is not None:
             return self._install(channel, self._restore(last))
         return self._install(channel, self._open(channel, self.project_dir))
+
+    def parts(self, runner: SessionRunner) -> SessionParts:
+        """The typed tool parts of one of this hub's runners."""
+        return self._parts[runner.session.session_id]
 
     def current(self, channel: ChannelId) -> SessionRunner | None:
         """The channel's live runner, if it has one (never opens one)."""
@@ -126,7 +172,8 @@ class SessionHub:
         """Reopen a journaled session (default: the latest one of this project) on ``channel``.
 
         Raises:
-            ConfigError: when there is no such session.
+            UsageError: when there is no earlier session of this project.
+            ConfigError: when no session (or more than one) matches ``session_id``.
         """
         if session_id is None:
             mine = [s for s in self.sessions() if s.project_dir == str(self.project_dir)]
@@ -135,7 +182,7 @@ class SessionHub:
                 s for s in mine if current is None or s.session_id != current.session.session_id
             ]
             if not mine:
-                raise ConfigError("no earlier session of this project to resume; see /sessions")
+                raise UsageError("no earlier session of this project to resume; see /sessions")
             session_id = mine[0].session_id
         matches = [s.session_id for s in self.sessions() if s.session_id.startswith(session_id)]
         if len(matches) != 1:
@@ -175,7 +222,7 @@ class SessionHub:
 
     # ── building runners ──
 
-    def _parts(self, session: AgentSession, settings: Settings, policy: Policy) -> dict[str, Any]:
+    def _tools(self, session: AgentSession, settings: Settings, policy: Policy) -> SessionParts:
         builtin = BuiltinTools(
             project_dir=Path(session.project_dir),
             scope=lambda: session.workspace_scope,
@@ -190,22 +237,13 @@ class SessionHub:
         mcp = self._mcp(project, home, settings)
         if mcp is not None:
             sources.append(mcp)
-        tools = Toolbox(sources, hide=policy.denies)
-        return {
-            "settings": settings,
-            "provider": self.provider_factory(settings),
-            "tools": tools,
-            "journal": JsonlJournal(journal_path(Path(settings.home), session.session_id)),
-            "clock": self.clock,
-            "answers": AnswerCache(home / "cells"),
-            "previewer": WorkspacePreviewer(
-                project_dir=project,
-                scope=lambda: session.workspace_scope,
-                bash_timeout=settings.tool_timeout,
-            ),
-        }
+        return SessionParts(
+            toolbox=Toolbox(sources, hide=policy.denies), checkpoints=store, skills=skills, mcp=mcp
+        )
 
-    def _mcp(self, project: Path, home: Path, settings: Settings) -> ToolPort | None:
+    def _mcp(
+        self, project: Path, home: Path, settings: Settings
+    ) -> McpManager | BrokenMcpConfig | None:
         """The session's MCP manager, when mcp.json names servers (nothing starts yet)."""
         try:
             servers = load_mcp_servers(project, home, os.environ)
@@ -236,14 +274,30 @@ class SessionHub:
         return settings, policy
 
     def _runner(self, session: AgentSession, settings: Settings, policy: Policy) -> SessionRunner:
-        runner = SessionRunner(session=session, **self._parts(session, settings, policy))
+        parts = self._tools(session, settings, policy)
+        home = Path(settings.home)
+        runner = SessionRunner(
+            session=session,
+            settings=settings,
+            provider=self.provider_factory(settings),
+            tools=parts.toolbox,
+            journal=JsonlJournal(journal_path(home, session.session_id)),
+            clock=self.clock,
+            answers=AnswerCache(home.expanduser() / "cells"),
+            previewer=WorkspacePreviewer(
+                project_dir=Path(session.project_dir),
+                scope=lambda: session.workspace_scope,
+                bash_timeout=settings.tool_timeout,
+            ),
+        )
         runner.gate.policy = policy
+        self._parts[session.session_id] = parts
         return runner
 
     def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:
         settings, policy = self._effective(project_dir)
         session = AgentSession(
-            session_id=new_session_id(),
+            session_id=uuid.uuid4().hex,
             project_dir=str(project_dir),
             context=ConversationContext(system_prompt="", budget=settings.context_budget),
             streaming_level=settings.streaming,
@@ -289,8 +343,8 @@ class SessionHub:
                 # Journal the move too: the lifecycle has no queued → failed, and a replay of
                 # this journal must reach the same states.
                 session.messages.move(msg.id, MessageState.RUNNING)
-                runner.record({"kind": "state", "id": msg.id, "state": "running", "error": None})
-            runner.record({"kind": "state", "id": msg.id, "state": "failed", "error": INTERRUPTED})
+                runner.record(state_record(msg.id, MessageState.RUNNING))
+            runner.record(state_record(msg.id, MessageState.FAILED, INTERRUPTED))
             session.messages.move(msg.id, MessageState.FAILED, error=INTERRUPTED)
         context.repair("not run: the session ended before this call finished")
         return runner
@@ -308,10 +362,15 @@ class SessionHub:
 
     # ── closing ──
 
+    def _forget(self, session_id: str) -> SessionRunner:
+        """Drop one session's runner and parts; return the runner (to close)."""
+        self._parts.pop(session_id, None)
+        return self.runners.pop(session_id)
+
     def _retire(self, channel: ChannelId) -> None:
         session = self.pool.remove(channel)
         if session is not None:
-            self._close_later(self.runners.pop(session.session_id))
+            self._close_later(self._forget(session.session_id))
 
     def _close_later(self, runner: SessionRunner) -> None:
         task = asyncio.get_running_loop().create_task(runner.aclose())
@@ -322,7 +381,7 @@ class SessionHub:
         """Evict sessions idle past COLLET_SESSION_TIMEOUT; they reopen from the journal."""
         evicted = self.pool.evict_stale(self.clock.monotonic())
         for _channel, session in evicted:
-            runner = self.runners.pop(session.session_id)
+            runner = self._forget(session.session_id)
             runner.record({"kind": "evicted", "session_id": session.session_id})
             self._close_later(runner)
         return [channel for channel, _ in evicted]
@@ -331,6 +390,7 @@ class SessionHub:
         """Close every session and wait for the closing to finish (idempotent)."""
         runners = list(self.runners.values())
         self.runners.clear()
+        self._parts.clear()
         for channel in self.pool.channels():
             self.pool.remove(channel)
         await asyncio.gather(*(r.aclose() for r in runners), *self._closing, return_exceptions=True)

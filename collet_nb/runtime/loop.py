@@ -48,7 +48,7 @@ from collet_nb.core.ports import (
     RestartChunk,
     TextChunk,
     ToolCallChunk,
-    ToolPort,
+    ToolSource,
     UsageChunk,
     Verdict,
 )
@@ -95,7 +95,7 @@ class AgentLoop:
     context: ConversationContext
     provider: Provider
     model: str
-    tools: ToolPort
+    tools: ToolSource
     guard: Guard
     approver: Approver = field(default_factory=AllowAll)
     tool_timeout: float = 120.0
@@ -265,11 +265,10 @@ class AgentLoop:
             return result, time.monotonic() - started
 
         if spec is None:
-            suggest = getattr(self.tools, "suggest", None)
-            if callable(suggest) and len(by_name) > 20:
-                # Thousands of MCP tools: name the closest few, not all of them.
-                close = ", ".join(suggest(call.name)) or "none"
-                hint = f"the closest are: {close}"
+            # Thousands of MCP tools: name the closest few, not all of them.
+            closest = self.tools.suggest(call.name) if len(by_name) > 20 else None
+            if closest is not None:
+                hint = f"the closest are: {', '.join(closest) or 'none'}"
                 if "tool_search" in by_name:
                     hint += "; tool_search finds more"
             else:

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key, written_paths
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec
@@ -47,12 +47,13 @@ from collet_nb.core.guard import Guard
 from collet_nb.core.kinds import AgentKind, StreamingLevel
 from collet_nb.core.message import MessageState, UserMessage, shown_status
 from collet_nb.core.plan import PendingPlan, PlanState
-from collet_nb.core.ports import Approver, Clock, Decision, Journal, Provider, ToolPort
+from collet_nb.core.ports import Clock, Decision, Journal, Provider, ToolPort, ToolSource, as_source
 from collet_nb.core.preview import GenericPreviewer, Previewer
 from collet_nb.core.redact import EventScrubber, Redactor
+from collet_nb.core.replay import state_record
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout
+from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout, UsageError
 from collet_nb.runtime.approvals import ApprovalGate
 from collet_nb.runtime.loop import AgentLoop, TokenCounter
 from collet_nb.runtime.prompts import system_prompt
@@ -91,14 +92,6 @@ JOURNALED: tuple[type[Event], ...] = (
 )
 
 
-class Cancellable(Protocol):
-    """An approver that can resolve every pending request at once (as denied)."""
-
-    def cancel_all(self, reason: str) -> None:
-        """Deny every pending request with ``reason``."""
-        ...
-
-
 # Which tools each agent is offered: ask has none, the architect only read-only ones.
 _TOOL_FILTERS = {
     AgentKind.ASK: lambda _spec: False,
@@ -124,11 +117,9 @@ class SessionRunner:
         session: the session state this runner owns.
         settings: the effective settings (replaced by ``/model`` etc. through ``configure``).
         provider: the model provider.
-        tools: the tools turns may use.
+        tools: the tools turns may use (a plain ToolPort is wrapped, see ``as_source``).
         journal: where records go; the ``accepted`` record is durable before ``send`` returns.
         clock: time source.
-        approver: decides tool calls (default: an ApprovalGate following
-            ``settings.approval``).
         answers: where the answers of ``%%collet`` cells are saved, to be replayed when the
             same cell runs again (None: never saved, never replayed).
     """
@@ -142,14 +133,13 @@ class SessionRunner:
         tools: ToolPort,
         journal: Journal,
         clock: Clock,
-        approver: Approver | None = None,
         answers: AnswerStore | None = None,
         previewer: Previewer | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.provider = provider
-        self.tools = tools
+        self.tools: ToolSource = as_source(tools)
         self.journal = journal
         self.clock = clock
         self.gate = ApprovalGate(
@@ -164,7 +154,6 @@ class SessionRunner:
         # What each message's views show (MessageStatus), and compact streaming's held text.
         self._shown: dict[str, tuple[str, str]] = {}
         self._held: dict[str, list[Event]] = {}
-        self.approver: Approver = approver if approver is not None else self.gate
         self.answers = answers
         self._replays: dict[str, SavedAnswer] = {}
         self._budget_asks = 0
@@ -325,7 +314,7 @@ class SessionRunner:
         msg = self.session.messages.move(message_id, state, error=error)
         if state.terminal:
             self._decisions.pop(message_id, None)  # saved with its answer by now, if ever
-        self.record({"kind": "state", "id": msg.id, "state": state.value, "error": error})
+        self.record(state_record(msg.id, state, error))
         self.emit(MessageStateChanged(message_id=msg.id, state=state.value, error=error))
 
     # ── user actions ──
@@ -354,15 +343,15 @@ class SessionRunner:
             raise ConfigError("the message is empty; write what the agent should do")
         if agent is not None:
             agent = AgentKind.parse(agent, setting="--agent").value
-        seq = self.session.messages.next_seq
+        messages = self.session.messages
         key = self._cell_key(text, agent, model) if cell and self.answers is not None else None
         saved = self.answers.get(key) if key is not None and not rerun and self.answers else None
         self.journal.append(
             self.redactor.data(
                 {
                     "kind": "accepted",
-                    "id": f"m{seq}",
-                    "seq": seq,
+                    "id": messages.next_id,
+                    "seq": messages.next_seq,
                     "text": text,
                     "agent": agent,
                     "model": model,
@@ -376,7 +365,6 @@ class SessionRunner:
         )
         msg = self.session.enqueue(
             text,
-            now_wall=self.clock.wall(),
             agent=agent,
             model=model,
             retry_of=retry_of,
@@ -409,18 +397,18 @@ class SessionRunner:
         """Send a failed message again (default: the last one) as a new message pointing at it.
 
         Raises:
-            ConfigError: when no such failed message waits for a retry.
+            UsageError: when no such failed message waits for a retry.
         """
         if message_id is None:
             failed = self.session.messages.last_failed()
             if failed is None:
-                raise ConfigError("nothing to retry: no failed message is waiting")
+                raise UsageError("nothing to retry: no failed message is waiting")
         else:
             log = self.session.messages
             if message_id not in log or log.get(message_id).state is not MessageState.FAILED:
-                raise ConfigError(f"{message_id} is not a failed message; nothing to retry")
+                raise UsageError(f"{message_id} is not a failed message; nothing to retry")
             if any(m.retry_of == message_id for m in log):
-                raise ConfigError(f"{message_id} was retried already")
+                raise UsageError(f"{message_id} was retried already")
             failed = log.get(message_id)
         return self.send(failed.text, agent=failed.agent, model=failed.model, retry_of=failed.id)
 
@@ -436,21 +424,19 @@ class SessionRunner:
         for msg in self.session.queue():
             self._move(msg.id, MessageState.CANCELLED, reason)
             ids.append(msg.id)
-        cancel_all = getattr(self.approver, "cancel_all", None)
-        if callable(cancel_all):
-            cancel_all(reason)
+        self.gate.cancel_all(reason)
         return ids
 
     def remove(self, message_id: str) -> None:
         """Cancel one queued message (the panel's remove button).
 
         Raises:
-            ConfigError: when the message is not queued.
+            UsageError: when the message is not queued.
         """
         if message_id not in self.session.messages or (
             self.session.messages.get(message_id).state is not MessageState.QUEUED
         ):
-            raise ConfigError(f"message {message_id} is not in the queue")
+            raise UsageError(f"message {message_id} is not in the queue")
         self._move(message_id, MessageState.CANCELLED, "removed from the queue by the user")
 
     def allow(
@@ -459,7 +445,7 @@ class SessionRunner:
         """Allow a pending tool call (None = the oldest); return its id.
 
         Raises:
-            ConfigError: when no such call is waiting.
+            UsageError: when no such call is waiting.
         """
         decision = Decision.ALLOW_SESSION if for_session else Decision.ALLOW_ONCE
         return self.gate.resolve(call_id, decision, by=by)
@@ -468,14 +454,14 @@ class SessionRunner:
         """Deny a pending tool call (None = the oldest); the model reads ``reason``.
 
         Raises:
-            ConfigError: when no such call is waiting.
+            UsageError: when no such call is waiting.
         """
         return self.gate.resolve(call_id, Decision.DENY, reason, by=by)
 
     def _take_plan(self, state: PlanState) -> PendingPlan:
         plan = self.session.pending_plan
         if plan is None:
-            raise ConfigError(
+            raise UsageError(
                 "no plan is waiting; send a message with `--agent architect` to get one"
             )
         self.session.pending_plan = None
@@ -486,7 +472,7 @@ class SessionRunner:
         """Approve the pending plan: the code agent carries it out as a new message.
 
         Raises:
-            ConfigError: when no plan is waiting.
+            UsageError: when no plan is waiting.
         """
         plan = self._take_plan(PlanState.APPROVED)
         text = f"The plan above is approved: carry it out.\n\n{plan.plan}"
@@ -510,7 +496,7 @@ class SessionRunner:
         """Reject the pending plan; nothing runs, and the queue goes on.
 
         Raises:
-            ConfigError: when no plan is waiting.
+            UsageError: when no plan is waiting.
         """
         plan = self._take_plan(PlanState.REJECTED)
         self.emit(
@@ -531,11 +517,6 @@ class SessionRunner:
             )
         )
         self._kick()
-
-    def extend_iterations(self, extra: int) -> None:
-        """Allow the running turn ``extra`` more iterations."""
-        if self._guard is not None:
-            self._guard.extend(extra)
 
     async def wait_idle(self, timeout: float | None = None) -> SessionState:
         """Wait until the session is idle or needs a decision; return the state it is in.
@@ -564,8 +545,12 @@ class SessionRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for resource in (self.tools, self.provider):  # MCP servers, HTTP connections
-            close = getattr(resource, "aclose", None)
+        # MCP servers, then HTTP connections (the Provider port has no aclose: only the
+        # providers that hold connections have one).
+        for resource, close in (
+            (self.tools, self.tools.aclose),
+            (self.provider, getattr(self.provider, "aclose", None)),
+        ):
             if callable(close):
                 try:
                     await close()
@@ -592,7 +577,7 @@ class SessionRunner:
             if msg is None:
                 return
             self.session.move(SessionState.RUNNING)
-            self.record({"kind": "state", "id": msg.id, "state": msg.state.value, "error": None})
+            self.record(state_record(msg.id, msg.state))
             self.emit(MessageStateChanged(message_id=msg.id, state=msg.state.value))
             saved = self._replays.pop(msg.id, None)
             if saved is not None:  # a cell run before: its answer again, synchronously
@@ -625,9 +610,7 @@ class SessionRunner:
     async def _run_turn(self, msg: UserMessage) -> None:
         session, settings = self.session, self.settings
         session.suppressed = False
-        begin_turn = getattr(self.tools, "begin_turn", None)
-        if callable(begin_turn):
-            begin_turn(msg.id)  # checkpoints made in this turn are named after its message
+        self.tools.begin_turn(msg.id)  # checkpoints made in this turn are named after it
         agent = AgentKind.parse(msg.agent or session.agent_override or "code", setting="agent")
         self._guard = guard = Guard(
             max_iterations=settings.max_iterations, breaker_threshold=settings.circuit_breaker
@@ -640,7 +623,7 @@ class SessionRunner:
             model=msg.model or session.model_override or settings.model,
             tools=self.tools,
             guard=guard,
-            approver=self.approver,
+            approver=self.gate,
             tool_timeout=settings.tool_timeout,
             tokens=self.tokens,
             tool_filter=_TOOL_FILTERS.get(agent),
@@ -725,10 +708,11 @@ class SessionRunner:
         Raises:
             GuardStop: when the user does not allow going over.
         """
-        budget = self.gate.policy.token_budget
+        policy = self.gate.policy
         used = self.tokens.prompt + self.tokens.completion
-        if budget is None or used < budget or BUDGET_TOOL in self.session.session_approvals:
+        if not policy.over_budget(used) or BUDGET_TOOL in self.session.session_approvals:
             return
+        budget = policy.token_budget
         self._budget_asks += 1
         call = ToolCall(
             id=f"token-budget-{self._budget_asks}",
@@ -747,13 +731,7 @@ class SessionRunner:
     def _hold_plan(self, msg: UserMessage, plan: str) -> None:
         """The architect's answer becomes the pending plan: the queue holds until a decision."""
         session = self.session
-        session.pending_plan = PendingPlan(
-            plan=plan,
-            arch_context=tuple(session.context.messages),
-            user_msg=msg.text,
-            system_prompt=session.context.system_prompt,
-            message_id=msg.id,
-        )
+        session.pending_plan = PendingPlan(plan=plan, message_id=msg.id)
         session.last_notified_at = self.clock.monotonic()
         session.move(SessionState.AWAITING_PLAN)
 
@@ -848,20 +826,13 @@ class SessionRunner:
         """Start what the tools need (MCP servers, skills), pre-attach the tools this message
         calls for, and set the system prompt; problems become notices, never failures."""
         tools = self.tools
-        prepare = getattr(tools, "prepare", None)
-        if callable(prepare):
-            self.emit(PhaseChanged(message_id=msg.id, phase=Phase.PREPARING.value))
-            for text in await prepare():
-                self.emit(Notice(message_id=msg.id, text=text))
-        reset_focus, focus = getattr(tools, "reset_focus", None), getattr(tools, "focus", None)
-        if callable(reset_focus) and callable(focus):
-            reset_focus()
-            focus(msg.text)
-        prompt = getattr(tools, "prompt", None)
+        self.emit(PhaseChanged(message_id=msg.id, phase=Phase.PREPARING.value))
+        for problem in await tools.prepare():
+            self.emit(Notice(message_id=msg.id, text=str(problem)))
+        tools.reset_focus()
+        tools.focus(msg.text)
         self.session.context.system_prompt = system_prompt(
-            agent,
-            project_dir=self.session.project_dir,
-            extra=prompt() if callable(prompt) else "",
+            agent, project_dir=self.session.project_dir, extra=tools.prompt_section()
         )
 
     async def _pump(self, loop: AgentLoop) -> None:
@@ -915,7 +886,6 @@ class SessionRunner:
     def status(self) -> dict[str, Any]:
         """The ``collet_nb.status()`` dict of docs/design.md for this session."""
         s, st = self.session, self.settings
-        pending = getattr(self.approver, "pending_tools", None)
         status = {
             "session_id": s.session_id,
             "project_dir": s.project_dir,
@@ -928,7 +898,7 @@ class SessionRunner:
             "workspace": s.workspace_scope.value,
             "approval": st.approval.value,
             "pending_plan": s.pending_plan.plan if s.pending_plan else None,
-            "pending_tools": list(pending()) if callable(pending) else [],
+            "pending_tools": self.gate.pending_tools(),
             "messages": [
                 {
                     "id": m.id,

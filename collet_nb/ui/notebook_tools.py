@@ -28,6 +28,7 @@ from collet_nb.adapters.tools.output import truncate_middle
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.cellcheck import CellCheck, check_cell
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ToolError
 
 if TYPE_CHECKING:
@@ -172,12 +173,12 @@ SidebarSender = Callable[[ProposeCellMessage], bool]
 """Offers a proposal to a sidebar; returns True when a sidebar took it (and will insert it)."""
 
 
-class NotebookTools:
+class NotebookTools(ToolSource):
     """The notebook tools of one IPython shell, shared by every session of the kernel.
 
-    Implements ``collet_nb.core.ports.ToolPort``; :meth:`install` hooks the shell's
-    ``post_run_cell`` event that delivers proposals, :meth:`attach` adds these tools to a
-    session's toolbox (give it to ``SessionHub.on_runner``).
+    A ``ToolSource`` (only ``prompt_section`` of its hooks does anything). :meth:`install`
+    hooks the shell's ``post_run_cell`` event that delivers proposals, :meth:`attach` adds
+    these tools to a session's toolbox (give it to ``SessionHub.on_runner``).
 
     Args:
         shell: the ``InteractiveShell`` (``get_ipython()``).

@@ -11,6 +11,7 @@ from collet_nb.core.message import (
     UserMessage,
 )
 from collet_nb.core.plan import PendingPlan, PlanState
+from collet_nb.core.replay import replay, state_record
 from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.errors import IllegalTransition
 
@@ -56,19 +57,36 @@ def test_any_walk_through_the_table_is_legal_and_everything_else_raises(path):
                 m.moved_to(target)
 
 
-def test_queue_drains_fifo_and_clearing_it_cancels_visibly():
+def test_queue_drains_fifo_with_ids_in_sending_order():
     s = new_session()
+    assert s.messages.next_id == "m1"
     a, b, c = (s.enqueue(t) for t in ("a", "b", "c"))
+    assert [a.id, b.id, c.id] == ["m1", "m2", "m3"]
+    assert [m.seq for m in (a, b, c)] == [1, 2, 3]
+    assert s.messages.next_id == "m4"
     assert [m.id for m in s.queue()] == [a.id, b.id, c.id]
     first = s.drain_next()
     assert first is not None
     assert first.id == a.id
     assert first.state is MessageState.RUNNING
-    cancelled = s.clear_queue("cancelled by the user")
-    assert [m.id for m in cancelled] == [b.id, c.id]
-    assert all(s.messages.get(m.id).state is MessageState.CANCELLED for m in cancelled)
-    assert s.messages.get(b.id).error == "cancelled by the user"
-    assert s.drain_next() is None
+    assert [m.id for m in s.queue()] == [b.id, c.id]
+
+
+def test_state_records_replay_to_the_same_states():
+    records = [
+        {"kind": "accepted", "id": "m1", "seq": 1, "text": "a"},
+        {"kind": "accepted", "id": "m2", "seq": 2, "text": "b", "at": 5.0},  # "at": not read
+        state_record("m1", MessageState.RUNNING),
+        state_record("m1", MessageState.FAILED, "boom"),
+        state_record("m2", MessageState.CANCELLED, "removed"),
+    ]
+    assert records[2] == {"kind": "state", "id": "m1", "state": "running", "error": None}
+    image = replay(records)
+    assert image.skipped == []
+    assert [(m.id, m.state, m.error) for m in image.messages] == [
+        ("m1", MessageState.FAILED, "boom"),
+        ("m2", MessageState.CANCELLED, "removed"),
+    ]
 
 
 def test_last_failed_skips_failures_that_were_already_retried():

@@ -9,9 +9,9 @@ import os
 import pytest
 
 from collet_nb.adapters.providers import make_provider
-from collet_nb.adapters.tools import BuiltinTools
+from collet_nb.core.kinds import ChannelId
 from collet_nb.core.settings import Settings
-from collet_nb.runtime.factory import open_runner
+from collet_nb.runtime.hub import SessionHub
 
 BASE_URL = os.environ.get("COLLET_LIVE_BASE_URL")
 
@@ -30,15 +30,17 @@ def test_a_real_model_writes_a_file_with_a_tool(tmp_path):
             api_key=os.environ.get("COLLET_LIVE_API_KEY"),
             model=os.environ.get("COLLET_LIVE_MODEL", "llama3.2"),
         )
-        runner = open_runner(
-            settings=Settings(home=str(tmp_path / "home"), approval="yolo", provider=kind),
+        hub = SessionHub(
+            settings=lambda _p: Settings(
+                home=str(tmp_path / "home"), approval="yolo", provider=kind
+            ),
             project_dir=project,
-            tools=BuiltinTools(project_dir=project),
-            provider=provider,
+            provider_factory=lambda _s: provider,
         )
+        runner = hub.runner(ChannelId.new("jupyter", "live.ipynb"))
         runner.send("Use the file_write tool to create the file answer.txt containing exactly: 42")
         await asyncio.wait_for(runner.wait_idle(), 300)
-        await runner.aclose()
+        await hub.aclose()
         return runner.status()
 
     status = asyncio.run(main())

@@ -33,7 +33,7 @@ from collet_nb.core.events import (
 from collet_nb.core.replay import replay
 from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError
+from collet_nb.errors import UsageError
 from collet_nb.runtime.runner import SessionRunner
 from tests.reliability.chaos import ChaosScript, Question
 from tests.reliability.figures import report
@@ -147,7 +147,7 @@ async def soak(tmp_path: Path, protocol: str, messages: int, seed: int) -> dict:
             elif action == "retry":
                 try:
                     msg = runner.retry()
-                except ConfigError:
+                except UsageError:
                     continue
                 asked[msg.id] = asked[msg.retry_of or ""]
             elif action == "cancel":

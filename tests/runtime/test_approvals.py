@@ -8,7 +8,7 @@ from collet_nb.core.approval import needs_approval
 from collet_nb.core.chat import ToolSpec
 from collet_nb.core.events import ApprovalRequested, ApprovalResolved, Event, PlanReady
 from collet_nb.core.kinds import ApprovalMode
-from collet_nb.errors import ConfigError
+from collet_nb.errors import UsageError
 from tests.runtime.test_runner import make_runner, run, states
 from tests.support.stand_ins import (
     EchoTools,
@@ -142,9 +142,9 @@ def test_cancel_while_waiting_denies_and_the_message_ends_cancelled():
 
 def test_allow_or_deny_with_nothing_waiting_says_so():
     runner = make_runner(FunctionModel(lambda r: text("x")))
-    with pytest.raises(ConfigError, match="no tool call is waiting"):
+    with pytest.raises(UsageError, match="no tool call is waiting"):
         runner.allow()
-    with pytest.raises(ConfigError, match="no tool call is waiting"):
+    with pytest.raises(UsageError, match="no tool call is waiting"):
         runner.deny()
 
 
@@ -215,7 +215,7 @@ def test_rejecting_runs_nothing_and_the_queue_goes_on():
         runner.reject_plan("too big")
         assert (await runner.wait_idle()).value == "idle"
         assert len(model.requests) == requests_before
-        with pytest.raises(ConfigError, match="no plan is waiting"):
+        with pytest.raises(UsageError, match="no plan is waiting"):
             runner.approve_plan()
         runner.send("something else")
         await runner.wait_idle()

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from collet_nb.adapters.tools.checkpoints import CheckpointStore
-from collet_nb.errors import ConfigError
+from collet_nb.errors import ConfigError, UsageError
 from tests.runtime.test_hub import NB, command, make_hub
 from tests.support.stand_ins import answered_tools, call, last_user, text
 
@@ -66,5 +66,5 @@ def test_checkpoints_survive_on_disk_and_unknown_ids_are_named(tmp_path):
         again.rewind("m7")
     assert again.rewind() == [str(tmp_path / "f.txt")]
     assert (tmp_path / "f.txt").read_bytes() == b"\x00binary\xff"
-    with pytest.raises(ConfigError, match="no checkpoints"):
+    with pytest.raises(UsageError, match="no checkpoints"):
         again.rewind()

@@ -1,13 +1,14 @@
-"""The quickstart path end to end: demo model, real built-in tools, real journal on disk."""
+"""The quickstart path end to end: a hub's session with the demo model, the real tools and
+the real journal on disk."""
 
 import asyncio
 
 from collet_nb.adapters.demo import DemoProvider
 from collet_nb.adapters.journal import read_records
-from collet_nb.adapters.tools import BuiltinTools
+from collet_nb.core.kinds import ChannelId
 from collet_nb.core.replay import replay
 from collet_nb.core.settings import Settings
-from collet_nb.runtime.factory import open_runner
+from collet_nb.runtime.hub import SessionHub
 from collet_nb.ui.text import TextRenderer
 
 
@@ -18,12 +19,12 @@ def test_the_hello_prompt_writes_and_runs_a_script_after_two_approvals(tmp_path)
     out: list[str] = []
 
     async def main():
-        runner = open_runner(
-            settings=settings,
+        hub = SessionHub(
+            settings=lambda _p: settings,
             project_dir=project,
-            tools=BuiltinTools(project_dir=project),
-            provider=DemoProvider(pace=0),
+            provider_factory=lambda _s: DemoProvider(pace=0),
         )
+        runner = hub.runner(ChannelId.new("jupyter", "quickstart.ipynb"))
         runner.subscribe(TextRenderer(out.append))
         runner.send("write a hello world script")
         approvals = []
@@ -31,7 +32,7 @@ def test_the_hello_prompt_writes_and_runs_a_script_after_two_approvals(tmp_path)
             assert state.value == "awaiting_approval"
             approvals.append(runner.status()["pending_tools"][0]["name"])
             runner.allow()
-        await runner.aclose()
+        await hub.aclose()
         return runner, approvals
 
     runner, approvals = asyncio.run(main())

@@ -6,10 +6,10 @@ import asyncio
 import pytest
 
 from collet_nb.adapters.providers import make_provider
-from collet_nb.adapters.tools import BuiltinTools
 from collet_nb.core.events import TextDelta
+from collet_nb.core.kinds import ChannelId
 from collet_nb.core.settings import Settings
-from collet_nb.runtime.factory import open_runner
+from collet_nb.runtime.hub import SessionHub
 from tests.support.fake_llm import FakeLLM, FakeToolCall, Rule
 
 
@@ -33,17 +33,19 @@ def test_a_two_step_tool_use_writes_the_file_and_shows_the_answer(tmp_path, kind
             provider = make_provider(
                 kind, base_url=llm.base_url, api_key="sk-test-not-shown", model="m"
             )
-            runner = open_runner(
-                settings=Settings(home=str(tmp_path / "home"), approval="yolo", provider=kind),
+            hub = SessionHub(
+                settings=lambda _p: Settings(
+                    home=str(tmp_path / "home"), approval="yolo", provider=kind
+                ),
                 project_dir=project,
-                tools=BuiltinTools(project_dir=project),
-                provider=provider,
+                provider_factory=lambda _s: provider,
             )
+            runner = hub.runner(ChannelId.new("jupyter", "nb.ipynb"))
             deltas: list[str] = []
             runner.subscribe(lambda e: deltas.append(e.text) if isinstance(e, TextDelta) else None)
             runner.send("make notes please")
             await asyncio.wait_for(runner.wait_idle(), 30)
-            await runner.aclose()
+            await hub.aclose()
             return runner, "".join(deltas)
 
         runner, shown = asyncio.run(main())

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from collet_nb.adapters.skills import SkillTools
+from collet_nb.adapters.tools.checkpoints import CheckpointingTools
 from collet_nb.core.commands import parse_command
 from collet_nb.core.kinds import ChannelId
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError
+from collet_nb.errors import ColletError, ConfigError, UsageError
 from collet_nb.runtime.commands import CommandRunner
 from collet_nb.runtime.hub import SessionHub
 from tests.support.stand_ins import FunctionModel, answered_tools, call, last_user, text
@@ -249,6 +251,54 @@ def test_aliases_map_to_their_command():
     assert parse_command("/STREAM Full").args == ("full",)
 
 
+def test_a_sessions_tool_parts_are_typed_and_leave_with_it(tmp_path):
+    async def main():
+        hub = make_hub(tmp_path)
+        runner = hub.runner(NB)
+        parts = hub.parts(runner)
+        fresh = hub.new(NB)
+        with pytest.raises(KeyError):
+            hub.parts(runner)  # replaced by /new: its parts went with it
+        again = hub.parts(fresh)
+        await hub.aclose()
+        return runner, parts, again
+
+    runner, parts, again = asyncio.run(main())
+    assert parts.toolbox is runner.tools
+    assert parts.toolbox.find(SkillTools) is parts.skills
+    assert parts.toolbox.find(CheckpointingTools).store is parts.checkpoints
+    assert parts.mcp is None  # no mcp.json
+    assert again.toolbox is not parts.toolbox
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("/retry", "nothing to retry: no failed message is waiting"),
+        ("/approve", "no plan is waiting; send a message with `--agent architect` to get one"),
+        ("/allow", "no tool call is waiting for approval"),
+        ("/remove m9", "message m9 is not in the queue"),
+        ("/rewind", "no checkpoints: the agent has not changed any file yet"),
+        ("/save-plan", "no plan to save; send a message with `--agent architect` first"),
+    ],
+)
+def test_a_command_the_sessions_state_does_not_allow_is_a_usage_error(tmp_path, line, said):
+    async def main():
+        hub = make_hub(tmp_path)
+        try:
+            with pytest.raises(UsageError) as info:
+                command(hub, line)
+        finally:
+            await hub.aclose()
+        return info.value
+
+    error = asyncio.run(main())
+    # The notebook shows any ColletError as its message alone: the same one line as before.
+    assert isinstance(error, ColletError)
+    assert not isinstance(error, ConfigError)
+    assert str(error) == said
+
+
 def test_remove_takes_one_queued_message_out_and_says_which(tmp_path):
     async def main():
         hub = make_hub(tmp_path)
@@ -259,7 +309,7 @@ def test_remove_takes_one_queued_message_out_and_says_which(tmp_path):
         await asyncio.sleep(0)  # the first one starts running
         out = [command(hub, "/remove m2").text, command(hub, "/remove m1").text]
         out.append(command(hub, "/remove m2").text)
-        with pytest.raises(ConfigError, match="not in the queue"):
+        with pytest.raises(UsageError, match="not in the queue"):
             command(hub, "/remove m9")
         runner.provider.gate.set()
         await runner.wait_idle()
@@ -286,7 +336,7 @@ def test_a_command_that_finds_a_decision_made_says_who_made_it_in_one_calm_line(
     async def main():
         hub = make_hub(tmp_path, reply=_writes_once, approval="auto")
         runner = hub.runner(NB)
-        with pytest.raises(ConfigError, match="no tool call is waiting"):
+        with pytest.raises(UsageError, match="no tool call is waiting"):
             command(hub, "/allow")  # nothing was ever decided: a mistake, said as one
         runner.send("write it")
         await runner.wait_idle()

@@ -10,7 +10,7 @@ from collet_nb.core.events import Event, MessageStateChanged, TextDelta, ToolRes
 from collet_nb.core.ports import RestartChunk, TextChunk, UsageChunk
 from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError, ProviderError
+from collet_nb.errors import ConfigError, ProviderError, UsageError
 from collet_nb.runtime.runner import SessionRunner
 from tests.support.stand_ins import (
     EchoTools,
@@ -162,7 +162,7 @@ def test_retry_resends_the_last_failed_message_as_a_new_message():
     assert again.retry_of == "m1"
     assert states(runner) == {"m1": "failed", "m2": "answered"}
     assert attempts == ["try me", "try me"]
-    with pytest.raises(ConfigError, match="nothing to retry"):
+    with pytest.raises(UsageError, match="nothing to retry"):
         runner.retry()
 
 
@@ -384,7 +384,7 @@ def test_removing_a_queued_message_cancels_only_that_one():
             runner.send(t)
         await asyncio.sleep(0)
         runner.remove("m2")
-        with pytest.raises(ConfigError):
+        with pytest.raises(UsageError):
             runner.remove("m1")
         model.gate.set()
         await runner.wait_idle()
@@ -435,9 +435,9 @@ def test_a_specific_failed_message_can_be_retried_once():
             runner.send(t)
         await runner.wait_idle()
         again = runner.retry("m1")
-        with pytest.raises(ConfigError, match="retried already"):
+        with pytest.raises(UsageError, match="retried already"):
             runner.retry("m1")
-        with pytest.raises(ConfigError, match="not a failed message"):
+        with pytest.raises(UsageError, match="not a failed message"):
             runner.retry("m3")
         await runner.wait_idle()
         return again

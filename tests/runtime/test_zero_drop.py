@@ -20,7 +20,7 @@ from collet_nb.core.events import MessageStateChanged
 from collet_nb.core.replay import replay
 from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
-from collet_nb.errors import ConfigError, ProviderError
+from collet_nb.errors import ProviderError, UsageError
 from collet_nb.runtime.runner import SessionRunner
 from tests.support.stand_ins import (
     EchoTools,
@@ -109,7 +109,7 @@ class ZeroDrop(RuleBasedStateMachine):
         async def go() -> str | None:
             try:
                 return self.runner.retry().id
-            except ConfigError:
+            except UsageError:
                 assert self.runner.session.messages.last_failed() is None
                 return None
 

@@ -284,7 +284,7 @@ def test_attach_adds_the_tools_to_a_sessions_toolbox_once(tools):
     tools.attach(None, runner)
     assert box.sources == (tools,)
     assert [s.name for s in box.specs()] == ["kernel_vars", "notebook_cells", "propose_cell"]
-    assert "propose_cell" in box.prompt()
+    assert "propose_cell" in box.prompt_section()
 
 
 def test_a_call_through_the_toolbox_reaches_the_tools(shell, tools):

@@ -20,6 +20,7 @@ from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.mcp_config import McpServerConfig
+from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ConfigError, McpServerError
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,10 @@ logger = logging.getLogger(__name__)
 _NAMES_SHOWN = 20
 
 
-class McpManager:
+class McpManager(ToolSource):
     """The configured MCP servers of a session: their tools, calls and lifecycles.
 
-    Implements ``collet_nb.core.ports.ToolPort``. Use it on one event loop (the kernel's).
+    A ``collet_nb.core.ports.ToolSource``. Use it on one event loop (the kernel's).
     """
 
     def __init__(

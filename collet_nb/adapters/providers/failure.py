@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
+from collet_nb.core.redact import Redactor
 from collet_nb.errors import ProviderHTTPError
 
 # 408 timeout, 409 conflict (Anthropic uses it for transient lock contention), 429 rate limit,
@@ -52,11 +53,10 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     return max(when.timestamp() - current, 0.0)
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` masked (servers sometimes echo the key)."""
-    if secret:
-        return text.replace(secret, "***")
-    return text
+def key_redactor(api_key: str | None) -> Redactor:
+    """Masks ``api_key`` wherever it appears, however short it is (servers sometimes echo the
+    key back)."""
+    return Redactor(secrets=(api_key,) if api_key else ())
 
 
 def server_message(body: str) -> str:
@@ -110,7 +110,8 @@ def http_error(
         retry_after_max: longest ``Retry-After`` honoured; a longer one is not retried.
         note: added in brackets when the error may be retried (which attempt this was).
     """
-    said = redact(server_message(body), api_key)
+    mask = key_redactor(api_key).text
+    said = mask(server_message(body))
     retry_after = parse_retry_after(headers)
     retryable = is_retryable_status(status)
     message = f"{provider} returned HTTP {status} for {url}: {said}"
@@ -129,7 +130,7 @@ def http_error(
         message,
         provider=provider,
         status=status,
-        body=redact(body, api_key)[:_BODY_LIMIT],
+        body=mask(body)[:_BODY_LIMIT],
         retryable=retryable,
         retry_after=retry_after,
     )

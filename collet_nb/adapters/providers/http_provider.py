@@ -10,7 +10,7 @@ from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from collet_nb.adapters.providers.failure import http_error, redact
+from collet_nb.adapters.providers.failure import http_error, key_redactor
 from collet_nb.adapters.providers.sse import SSEDecoder
 from collet_nb.adapters.providers.wire import StreamDecoder, Wire
 from collet_nb.core.ports import ModelRequest, ProviderChunk, RestartChunk, UsageChunk
@@ -96,6 +96,7 @@ class HttpProvider:
         self.base_url = normalize_base_url(base_url)
         # Stripped: a pasted key with a newline would make an invalid header.
         self._api_key = (api_key or "").strip() or None
+        self._redactor = key_redactor(self._api_key)
         self.model = model
         self.read_timeout = read_timeout
         self.max_attempts = max_attempts
@@ -175,10 +176,6 @@ class HttpProvider:
                         if not isinstance(chunk, UsageChunk):
                             shown = True
                         yield chunk
-                except ProviderStreamError as exc:
-                    exc.text_emitted = shown
-                    last_error = exc
-                    raise
                 except ProviderError as exc:
                     last_error = exc
                     raise
@@ -230,7 +227,7 @@ class HttpProvider:
         except httpx2.TransportError as exc:
             raise ProviderStreamError(
                 f"the connection to {self.name} at {self.base_url} broke: "
-                f"{redact(str(exc) or type(exc).__name__, self._api_key)} "
+                f"{self._redactor.text(str(exc) or type(exc).__name__)} "
                 f"({self._attempts_note(number)})",
                 provider=self.name,
             ) from exc
@@ -276,7 +273,7 @@ class HttpProvider:
         return payload
 
     def _unreachable(self, exc: Exception, number: int) -> ProviderError:
-        why = redact(str(exc) or type(exc).__name__, self._api_key)
+        why = self._redactor.text(str(exc) or type(exc).__name__)
         return ProviderError(
             f"could not connect to {self.name} at {self.base_url} ({why}; "
             f"{self._attempts_note(number)}). Check COLLET_BASE_URL and that the server "

@@ -30,6 +30,7 @@ from collet_nb.adapters.tools.search import SEARCH, search_files
 from collet_nb.adapters.tools.shell import BASH, run_bash
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.kinds import WorkspaceScope
+from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ToolError
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ logger = logging.getLogger(__name__)
 _Handler = Callable[[dict[str, Any]], Awaitable[str]]
 
 
-class BuiltinTools:
+class BuiltinTools(ToolSource):
     """The built-in tools: ``file_read``, ``file_write``, ``file_edit``, ``bash``, ``search``.
 
-    Implements ``collet_nb.core.ports.ToolPort``. The scope can change between calls (the
+    A ``collet_nb.core.ports.ToolSource``. The scope can change between calls (the
     ``/workspace`` command): set :attr:`scope`, or pass a callable that returns the current one.
     """
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from collet_nb.adapters.tools.builtin import BuiltinTools
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
-from collet_nb.errors import ColletError, ConfigError
+from collet_nb.core.ports import ToolSource
+from collet_nb.errors import ColletError, ConfigError, UsageError
 
 WRITING_TOOLS = frozenset({"file_write", "file_edit"})
 
@@ -84,10 +85,11 @@ class CheckpointStore:
         before that turn. Returns the paths restored.
 
         Raises:
-            ConfigError: when there is no such checkpoint.
+            UsageError: when there is no checkpoint yet.
+            ConfigError: when there is no checkpoint ``checkpoint_id``.
         """
         if not self.checkpoints:
-            raise ConfigError("no checkpoints: the agent has not changed any file yet")
+            raise UsageError("no checkpoints: the agent has not changed any file yet")
         ids = [c.id for c in self.checkpoints]
         target = checkpoint_id or ids[-1]
         if target not in ids:
@@ -110,8 +112,8 @@ class CheckpointStore:
         return sorted(set(restored))
 
 
-class CheckpointingTools:
-    """A ToolPort that checkpoints files before the built-in tools change them.
+class CheckpointingTools(ToolSource):
+    """A ToolSource that checkpoints files before the built-in tools change them.
 
     The runner names the turn with :meth:`begin_turn` (its message id).
     """

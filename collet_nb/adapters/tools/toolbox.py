@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from collet_nb.adapters.tools.arguments import check_arguments
 from collet_nb.adapters.tools.index import ToolIndex, fingerprint, tokenize
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
-from collet_nb.core.ports import ToolPort
+from collet_nb.core.ports import PortSource, ToolPort, ToolSource, as_source
 from collet_nb.errors import ToolError
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ class _Catalog:
     """
 
     returned: tuple[Sequence[ToolSpec], ...]
-    owners: dict[str, tuple[ToolSpec, ToolPort]]
+    owners: dict[str, tuple[ToolSpec, ToolSource]]
     every: tuple[ToolSpec, ...]
     local: tuple[ToolSpec, ...]
 
@@ -80,8 +80,8 @@ def is_mcp(spec: ToolSpec) -> bool:
     return spec.name.startswith(MCP_PREFIX)
 
 
-class Toolbox:
-    """The tools of a session: ordered sources behind one ToolPort.
+class Toolbox(ToolSource):
+    """The tools of a session: ordered sources behind one ToolSource.
 
     Sources are asked for their specs at every ``specs()`` and ``call()``, so a source may add
     or drop tools at any time (an MCP server starting or dying). A name offered by two sources
@@ -93,6 +93,9 @@ class Toolbox:
     Revealed MCP tools stay offered until :meth:`reset_focus`: the runner calls ``reset_focus()``
     then ``focus(text)`` when a user message starts, so each message begins with the tools its
     own text calls for, plus whatever ``tool_search`` finds during it.
+
+    The hooks ``begin_turn``, ``prepare``, ``prompt_section`` and ``aclose`` go to every source,
+    in priority order; a source that is a plain ToolPort is wrapped (``as_source``).
     """
 
     def __init__(
@@ -114,7 +117,7 @@ class Toolbox:
         self.hide = hide
         if defer_above < 0:
             raise ValueError(f"defer_above must be at least 0, not {defer_above}")
-        self._sources: list[ToolPort] = list(sources)
+        self._sources: list[ToolSource] = [as_source(source) for source in sources]
         self.defer_above = defer_above
         self.search_limit = search_limit
         # An ordered set: revealed tools are offered in the order they were found, so each
@@ -126,12 +129,12 @@ class Toolbox:
 
     @property
     def sources(self) -> tuple[ToolPort, ...]:
-        """The sources, in priority order."""
-        return tuple(self._sources)
+        """The sources as they were given, in priority order."""
+        return tuple(s.inner if isinstance(s, PortSource) else s for s in self._sources)
 
     def add(self, source: ToolPort) -> None:
         """Append a source (its tools rank after those of earlier sources)."""
-        self._sources.append(source)
+        self._sources.append(as_source(source))
 
     @property
     def revealed(self) -> frozenset[str]:
@@ -195,44 +198,34 @@ class Toolbox:
         self._revealed.clear()
 
     def begin_turn(self, message_id: str) -> None:
-        """Tell every source that has a ``begin_turn`` hook that ``message_id`` starts."""
-        for _source, hook in self._hooks("begin_turn"):
-            hook(message_id)
+        """Tell every source that ``message_id`` starts."""
+        for source in self._sources:
+            source.begin_turn(message_id)
 
     async def prepare(self) -> list[str]:
         """Get every source ready for a turn (start MCP servers, rediscover skills); return
         what the user should be told. A source that fails here is reported, not fatal."""
         notices: list[str] = []
-        for source, hook in self._hooks("prepare"):
+        for source in self._sources:
             try:
-                notices.extend(str(problem) for problem in await hook())
+                notices.extend(str(problem) for problem in await source.prepare())
             except Exception as exc:  # the turn goes on with the tools that work
-                logger.exception("preparing %s failed", type(source).__name__)
-                notices.append(f"{type(source).__name__} failed to prepare: {exc}")
+                name = _name(source)
+                logger.exception("preparing %s failed", name)
+                notices.append(f"{name} failed to prepare: {exc}")
         return notices
 
-    def prompt(self) -> str:
-        """The sources' sections of the system prompt (skills), joined."""
-        parts = []
-        for _source, hook in self._hooks("prompt_section"):
-            if part := hook():
-                parts.append(part)
-        return "\n\n".join(parts)
+    def prompt_section(self) -> str:
+        """The sources' sections of the system prompt (skills, notebook tools), joined."""
+        return "\n\n".join(part for source in self._sources if (part := source.prompt_section()))
 
     async def aclose(self) -> None:
         """Close every source that holds resources (MCP servers); idempotent."""
-        for source, hook in self._hooks("aclose"):
-            try:
-                await hook()
-            except Exception:  # one source failing to close must not keep the others up
-                logger.exception("closing %s failed", type(source).__name__)
-
-    def _hooks(self, name: str) -> Iterator[tuple[ToolPort, Callable[..., Any]]]:
-        """The sources that have the optional hook ``name``, with it, in priority order."""
         for source in self._sources:
-            hook = getattr(source, name, None)
-            if callable(hook):
-                yield source, hook
+            try:
+                await source.aclose()
+            except Exception:  # one source failing to close must not keep the others up
+                logger.exception("closing %s failed", _name(source))
 
     def find(self, type_: type[T]) -> T | None:
         """The first source of ``type_``, looking through wrappers' ``inner``; else None."""
@@ -254,7 +247,7 @@ class Toolbox:
             for new, old in zip(returned, last.returned, strict=True)
         ):
             return last  # tuples cannot change: every source still has the same tools
-        owners: dict[str, tuple[ToolSpec, ToolPort]] = {}
+        owners: dict[str, tuple[ToolSpec, ToolSource]] = {}
         for source, specs in zip(self._sources, returned, strict=True):
             for spec in specs:
                 if spec.name in owners or spec.name == TOOL_SEARCH.name:
@@ -313,6 +306,11 @@ class Toolbox:
         return ToolResult(
             call_id=call.id, name=call.name, content=json.dumps(payload, separators=(",", ":"))
         )
+
+
+def _name(source: ToolSource) -> str:
+    """The class name of ``source`` (of the port inside, for a wrapped one)."""
+    return type(source.inner if isinstance(source, PortSource) else source).__name__
 
 
 def _error(call: ToolCall, message: str) -> ToolResult:

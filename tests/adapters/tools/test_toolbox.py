@@ -17,6 +17,7 @@ from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.context import ConversationContext
 from collet_nb.core.events import ToolResultReady
 from collet_nb.core.guard import Guard
+from collet_nb.core.ports import ToolSource
 from collet_nb.runtime.loop import AgentLoop
 from tests.support.stand_ins import FunctionModel, answered_tools, call, string_tool, text
 
@@ -285,6 +286,58 @@ def test_begin_turn_reaches_the_sources_that_have_it_and_find_reaches_through_wr
     assert found.store is checkpointing.store
     (tmp_path / "notes.txt").write_text("hello\n")
     assert "hello" in run(toolbox, "file_read", path="notes.txt").content
+
+
+class Plain(Source):
+    """A plain ToolPort (no ToolSource base) that defines some hooks by name."""
+
+    def __init__(self) -> None:
+        super().__init__("plain", LOCAL[:1])
+        self.heard: list[str] = []
+
+    def begin_turn(self, message_id: str) -> None:
+        self.heard.append(f"begin {message_id}")
+
+    async def prepare(self) -> list[str]:
+        self.heard.append("prepare")
+        return ["plain is ready"]
+
+    def prompt_section(self) -> str:
+        return "Plain tools read files."
+
+    async def aclose(self) -> None:
+        self.heard.append("aclose")
+
+
+class Failing(ToolSource):
+    """A source with only what a ToolSource must have, and a ``prepare`` that breaks."""
+
+    def specs(self) -> Sequence[ToolSpec]:
+        return LOCAL[1:2]
+
+    async def call(self, call: ToolCall, arguments: Mapping[str, Any]) -> ToolResult:
+        return ToolResult(call_id=call.id, name=call.name, content="ran")
+
+    async def prepare(self) -> list[str]:
+        raise RuntimeError("boom")
+
+
+def test_a_plain_port_keeps_the_hooks_it_defines_and_a_tool_source_needs_none():
+    plain, failing = Plain(), Failing()
+    toolbox = Toolbox([plain, failing])
+    toolbox.begin_turn("m3")
+    notices = asyncio.run(toolbox.prepare())
+    assert notices == ["plain is ready", "Failing failed to prepare: boom"]
+    assert toolbox.prompt_section() == "Plain tools read files."
+    asyncio.run(toolbox.aclose())
+    assert plain.heard == ["begin m3", "prepare", "aclose"]
+    assert toolbox.sources == (plain, failing)  # as given, not as wrapped
+    assert toolbox.find(Plain) is plain
+    assert run(toolbox, "bash").content == "ran"
+    # The hooks a source leaves alone do nothing.
+    assert failing.prompt_section() == ""
+    assert failing.focus("anything") == ()
+    assert failing.suggest("bsh") is None
 
 
 def test_added_sources_are_used_after_the_earlier_ones():
