@@ -203,6 +203,7 @@ class StatusUpdate(Event):
     completion_tokens: int
     context_used: int
     context_budget: int
+    cost_usd: float | None = None  # USD so far, where every request's price is known
 
 
 @dataclass(frozen=True, kw_only=True)

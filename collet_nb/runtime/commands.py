@@ -287,10 +287,7 @@ class CommandRunner:
         )
 
     def _cost(self, runner: SessionRunner, command: Command) -> Outcome:
-        t = runner.tokens
-        return Outcome(
-            text=f"{t.prompt + t.completion} tokens: {t.prompt} prompt, {t.completion} completion"
-        )
+        return Outcome(text=cost_line(runner))
 
     def _clear(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.busy:
@@ -377,3 +374,20 @@ class CommandRunner:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(plan.plan + "\n", encoding="utf-8")
         return Outcome(text=f"plan saved to {target}")
+
+
+def cost_line(runner: SessionRunner) -> str:
+    """``/cost``: the session's tokens and, where the models' prices are known, their cost."""
+    from collet_nb.adapters.prices import table_version
+
+    t = runner.tokens
+    tokens = f"{t.prompt + t.completion:,} tokens: {t.prompt:,} prompt, {t.completion:,} completion"
+    settings = runner.settings
+    if t.price is None:
+        return f"{tokens}; the {settings.provider} provider costs nothing"
+    table = f"prices from genai-prices {table_version()}".rstrip()
+    if not t.unpriced:
+        return f"{tokens}; ${t.cost_usd:.4f} ({table})"
+    where = settings.base_url or settings.provider
+    known = f"; ${t.cost_usd:.4f} for the requests that have one" if t.cost_usd else ""
+    return f"{tokens}; no price known for {', '.join(sorted(t.unpriced))} at {where}{known}"

@@ -69,15 +69,31 @@ class AllowAll:
 
 @dataclass(kw_only=True)
 class TokenCounter:
-    """Tokens a session has used, summed over every request."""
+    """Tokens a session has used, summed over every request, and what they cost where the
+    price is known (``price``: USD for one request's usage of a model, None when unknown)."""
 
     prompt: int = 0
     completion: int = 0
+    price: Callable[[Usage, str], float | None] | None = None
+    cost_usd: float = 0.0
+    unpriced: set[str] = field(default_factory=set)  # models used without a known price
 
-    def add(self, usage: Usage) -> None:
-        """Count one request's usage."""
+    def add(self, usage: Usage, model: str = "") -> None:
+        """Count one request's usage (of ``model``)."""
         self.prompt += usage.prompt_tokens
         self.completion += usage.completion_tokens
+        if self.price is None:
+            return
+        cost = self.price(usage, model)
+        if cost is None:
+            self.unpriced.add(model)
+        else:
+            self.cost_usd += cost
+
+    @property
+    def cost(self) -> float | None:
+        """USD spent, when every request so far had a price (None: not known)."""
+        return None if self.price is None or self.unpriced else round(self.cost_usd, 6)
 
 
 @dataclass(kw_only=True)
@@ -129,6 +145,7 @@ class AgentLoop:
             completion_tokens=self.tokens.completion,
             context_used=self.context.used(),
             context_budget=self.context.budget,
+            cost_usd=self.tokens.cost,
         )
 
     async def events(self) -> AsyncGenerator[Event, None]:
@@ -213,7 +230,7 @@ class AgentLoop:
             elif isinstance(chunk, ToolCallChunk):
                 calls.append(chunk.call)
             elif isinstance(chunk, UsageChunk):
-                self.tokens.add(chunk.usage)
+                self.tokens.add(chunk.usage, self.model)
                 self.context.calibrate(reported=chunk.usage.prompt_tokens, estimated=estimate)
             elif isinstance(chunk, RestartChunk):
                 self.partial_text = ""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from collet_nb.adapters.prices import make_pricer
 from collet_nb.core.answers import AnswerStore, SavedAnswer, answer_key, written_paths
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec
 from collet_nb.core.events import (
@@ -65,6 +66,7 @@ Listener = Callable[[Event], None]
 CANCELLED_BY_USER = "cancelled by the user"
 # The pseudo tool call a policy's token budget asks through (Allow / Deny, like a tool).
 BUDGET_TOOL = "token_budget"
+COST_TOOL = "cost_budget"
 # Seconds between reminders that a plan waits (the seed's pending-plan notify cooldown).
 PLAN_NOTIFY_COOLDOWN = 60.0
 
@@ -104,6 +106,7 @@ def _stop_reason(exc: BaseException) -> StopReason:
         return {
             "max_iterations": StopReason.MAX_ITERATIONS,
             "token_budget": StopReason.TOKEN_BUDGET,
+            "cost_budget": StopReason.TOKEN_BUDGET,  # a policy's budget, in USD
         }.get(exc.limit, StopReason.CIRCUIT_BREAKER)
     if isinstance(exc, TurnTimeout):
         return StopReason.TIMEOUT
@@ -157,7 +160,7 @@ class SessionRunner:
         self.answers = answers
         self._replays: dict[str, SavedAnswer] = {}
         self._budget_asks = 0
-        self.tokens = TokenCounter()
+        self.tokens = TokenCounter(price=make_pricer(settings.provider, settings.base_url or ""))
         self.iterations = 0
         self.journal_error: str | None = None
         # The last decision on a tool call and on a plan, with its wall time: a command that
@@ -700,9 +703,9 @@ class SessionRunner:
             log.warning("collet: could not save the answer of %s: %s", msg.id, exc)
 
     async def _within_budget(self, message_id: str) -> None:
-        """Before a model request: past the policy's token budget, pause and ask the user.
+        """Before a model request: past the policy's token or cost budget, pause and ask.
 
-        Allow once lets this request go; allow for the session lifts the budget; deny stops
+        Allow once lets this request go; allow for the session lifts that budget; deny stops
         the turn (the message fails, kept for /retry).
 
         Raises:
@@ -710,22 +713,37 @@ class SessionRunner:
         """
         policy = self.gate.policy
         used = self.tokens.prompt + self.tokens.completion
-        if not policy.over_budget(used) or BUDGET_TOOL in self.session.session_approvals:
+        if policy.over_budget(used):
+            await self._ask_over(
+                message_id, BUDGET_TOOL, {"used": used, "budget": policy.token_budget},
+                f"the session used {used:,} tokens, past the budget of "
+                f"{policy.token_budget:,}",
+            )  # fmt: skip
+        spent = self.tokens.cost_usd
+        if policy.over_cost(spent):
+            await self._ask_over(
+                message_id, COST_TOOL, {"spent_usd": round(spent, 4),
+                                        "budget_usd": policy.cost_budget},
+                f"the session spent ${spent:.2f}, past the budget of ${policy.cost_budget:.2f}",
+            )  # fmt: skip
+
+    async def _ask_over(
+        self, message_id: str, name: str, arguments: dict[str, Any], said: str
+    ) -> None:
+        if name in self.session.session_approvals:
             return
-        budget = policy.token_budget
         self._budget_asks += 1
         call = ToolCall(
-            id=f"token-budget-{self._budget_asks}",
-            name=BUDGET_TOOL,
-            arguments=json.dumps({"used": used, "budget": budget}),
+            id=f"{name.replace('_', '-')}-{self._budget_asks}",
+            name=name,
+            arguments=json.dumps(arguments),
         )
         verdict = await self.gate.ask(message_id, call)
         if not verdict.allowed:
             raise GuardStop(
-                f"the session used {used:,} tokens, past the budget of {budget:,} set by "
-                f"{self.gate.policy.source}; `/retry` and allow going over, or raise "
-                "token_budget",
-                limit="token_budget",
+                f"{said} set by {self.gate.policy.source}; `/retry` and allow going over, "
+                f"or raise {name}",
+                limit=name,
             )
 
     def _hold_plan(self, msg: UserMessage, plan: str) -> None:
@@ -911,6 +929,7 @@ class SessionRunner:
             ],
             "iterations": self._guard.iterations if self._guard else self.iterations,
             "tokens": {"prompt": self.tokens.prompt, "completion": self.tokens.completion},
+            "cost_usd": self.tokens.cost,
             "context": {"used": s.context.used(), "budget": s.context.budget},
         }
         return self.redactor.data(status)

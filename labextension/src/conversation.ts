@@ -459,7 +459,8 @@ function countersOf(event: StatusEvent): Counters {
     prompt_tokens: event.prompt_tokens,
     completion_tokens: event.completion_tokens,
     context_used: event.context_used,
-    context_budget: event.context_budget
+    context_budget: event.context_budget,
+    cost_usd: event.cost_usd
   };
 }
 

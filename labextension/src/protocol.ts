@@ -226,6 +226,8 @@ export interface StatusEvent extends EventBase {
   completion_tokens: number;
   context_used: number;
   context_budget: number;
+  /** USD spent so far where every request's price is known; null when not known. */
+  cost_usd: number | null;
 }
 
 export interface PhaseEvent extends EventBase {
@@ -340,6 +342,8 @@ export interface SessionStatus {
   iterations: number;
   tokens: { prompt: number; completion: number };
   context: { used: number; budget: number };
+  /** USD spent where every request's price is known (genai-prices); null when not known. */
+  cost_usd: number | null;
 }
 
 // ── kernel → view or sidebar ──
@@ -500,6 +504,17 @@ class Fields {
   num(key: string): number {
     const value = this.data[key];
     return typeof value === 'number' && Number.isFinite(value) ? value : this.fail(key, 'a number');
+  }
+
+  /** A number, or null when absent or null (a field added within protocol 2). */
+  numOrNull(key: string): number | null {
+    const value = this.data[key];
+    if (value === undefined || value === null) {
+      return null;
+    }
+    return typeof value === 'number' && Number.isFinite(value)
+      ? value
+      : this.fail(key, 'a number or null');
   }
 
   int(key: string): number {
@@ -674,7 +689,8 @@ function readEvent(data: unknown, what: string): WireEvent {
         prompt_tokens: f.int('prompt_tokens'),
         completion_tokens: f.int('completion_tokens'),
         context_used: f.int('context_used'),
-        context_budget: f.int('context_budget')
+        context_budget: f.int('context_budget'),
+        cost_usd: f.numOrNull('cost_usd')
       };
     case 'phase':
       return { type: 'phase', message_id, phase: f.str('phase') };
@@ -773,7 +789,8 @@ export function readStatus(data: Json): SessionStatus {
     }),
     iterations: num(data, 'iterations'),
     tokens: { prompt: num(tokens, 'prompt'), completion: num(tokens, 'completion') },
-    context: { used: num(context, 'used'), budget: num(context, 'budget') }
+    context: { used: num(context, 'used'), budget: num(context, 'budget') },
+    cost_usd: typeof data.cost_usd === 'number' ? data.cost_usd : null
   };
 }
 

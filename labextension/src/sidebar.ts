@@ -26,7 +26,7 @@ import { inlineCode } from './render/dom';
 import type { Actions } from './render/actions';
 import { injectStyles } from './render/styles';
 import { ConversationView } from './render/view';
-import { settingsLine, statusWord } from './render/words';
+import { money, settingsLine, statusWord } from './render/words';
 
 /** The command that loads the extension, as the sidebar shows and runs it. */
 export const LOAD_CODE = '%load_ext collet_nb';
@@ -80,6 +80,10 @@ export function headerLine(status: SessionStatus, conversation: Conversation): s
       : counters.prompt_tokens + counters.completion_tokens;
   if (tokens > 0) {
     parts.push(`${tokens.toLocaleString('en')} tokens`);
+  }
+  const cost = counters === null ? status.cost_usd : counters.cost_usd;
+  if (cost !== null && cost > 0) {
+    parts.push(money(cost));
   }
   return parts.join(' · ');
 }

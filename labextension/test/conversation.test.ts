@@ -212,7 +212,8 @@ describe('the session', () => {
         prompt_tokens: 5,
         completion_tokens: 6,
         context_used: 7,
-        context_budget: 8
+        context_budget: 8,
+        cost_usd: 0.0123
       }
     );
     expect(c.session?.agent).toBe('ask');
@@ -220,6 +221,7 @@ describe('the session', () => {
     expect(c.phase).toBe('thinking');
     expect(c.counters?.iteration).toBe(2);
     expect(c.message('m1')?.counters?.context_used).toBe(7);
+    expect(c.counters?.cost_usd).toBe(0.0123);
     expect(c.messages.map(m => m.id)).toEqual(['m1']);
     feed(c, E.phase('m1', 'idle'));
     expect(c.phase).toBe('');

@@ -8,6 +8,7 @@ import {
   actionRequest,
   readKernelMessage
 } from '../src/protocol';
+import { money } from '../src/render/words';
 
 function events(...list: unknown[]): unknown {
   return { protocol_version: PROTOCOL_VERSION, type: 'events', start: 0, events: list };
@@ -161,6 +162,37 @@ describe('readKernelMessage', () => {
       type: 'transcript',
       message_id: 'm1'
     });
+  });
+});
+
+describe('cost', () => {
+  const status = (extra: object): unknown =>
+    events({
+      type: 'status',
+      message_id: 'm1',
+      iteration: 1,
+      prompt_tokens: 1,
+      completion_tokens: 1,
+      context_used: 1,
+      context_budget: 2,
+      ...extra
+    });
+
+  it('reads a status without a price (an older kernel, an unpriced model) as unknown', () => {
+    for (const extra of [{}, { cost_usd: null }]) {
+      const msg = readKernelMessage(status(extra));
+      expect(msg).not.toBeInstanceOf(ProtocolProblem);
+      expect(msg).toMatchObject({ events: [{ cost_usd: null }] });
+    }
+    expect(readKernelMessage(status({ cost_usd: 0.25 }))).toMatchObject({
+      events: [{ cost_usd: 0.25 }]
+    });
+    expect(problem(status({ cost_usd: 'cheap' }))).toMatch(/"cost_usd" should be a number or null/);
+  });
+
+  it('shows cents to four places and dollars to two', () => {
+    expect(money(0.00421)).toBe('$0.0042');
+    expect(money(12.5)).toBe('$12.50');
   });
 });
 

@@ -27,6 +27,13 @@ def test_deny_wins_over_allow_and_patterns_match_whole_names():
     assert not policy.denies("bash_helper")  # "bash" is the whole name, not a prefix
 
 
+def test_the_cost_budget_is_reached_at_its_value_in_usd():
+    policy = parse_policy({"cost_budget": 2.5}, source="p.toml")
+    assert not policy.over_cost(2.49)
+    assert policy.over_cost(2.5)
+    assert not Policy().over_cost(1e9)
+
+
 def test_the_budget_is_reached_at_its_value():
     policy = parse_policy({"token_budget": 1000}, source="p.toml")
     assert not policy.over_budget(999)
@@ -44,6 +51,8 @@ def test_the_budget_is_reached_at_its_value():
         ({"token_budget": "lots"}, "token_budget"),
         ({"token_budget": 0}, "token_budget"),
         ({"token_budget": True}, None),
+        ({"cost_budget": "5 dollars"}, "cost_budget"),
+        ({"cost_budget": 0}, "cost_budget"),
     ],
 )
 def test_a_bad_policy_says_which_key_and_file(data, key):

@@ -305,3 +305,29 @@ def test_past_the_policys_token_budget_the_agent_pauses_and_asks_even_in_yolo(de
     else:
         assert (final, message["state"]) == ("idle", "answered")
         assert len(model.requests) == 3
+
+
+def test_past_the_policys_cost_budget_the_agent_pauses_and_asks():
+    from collet_nb.core.policy import Policy
+
+    model = FunctionModel(echo_three_times)  # 10 prompt tokens per request, priced as gpt-4o
+    runner = make_runner(
+        model, provider="openai", base_url="https://api.openai.com/v1", model="gpt-4o"
+    )
+    runner.gate.policy = Policy(cost_budget=0.00004, source="class/policy.toml")
+
+    async def main():
+        runner.send("echo thrice")
+        state = await runner.wait_idle()
+        asked = runner.status()["pending_tools"]
+        runner.deny()
+        await runner.wait_idle()
+        return state.value, asked
+
+    state, asked = run(main())
+    assert state == "awaiting_approval"
+    assert [p["name"] for p in asked] == ["cost_budget"]
+    message = runner.status()["messages"][0]
+    assert message["state"] == "failed"
+    assert "past the budget of $0.00" in message["error"]
+    assert "raise cost_budget" in message["error"]

@@ -220,7 +220,8 @@ def test_status_queue_cost_and_save_plan_answer_in_plain_text(tmp_path):
     assert "awaiting_plan" in out["/status"]
     assert "/approve" in out["/status"]
     assert out["/queue"] == "the queue is empty"
-    assert out["/cost"].endswith("completion")
+    assert "tokens: " in out["/cost"]
+    assert out["/cost"].endswith("the demo provider costs nothing")
     saved = out["/save-plan"].removeprefix("plan saved to ")
     assert saved.startswith(str(tmp_path / "project" / "docs" / "plan" / "plan_"))
     assert Path(saved).read_text() == "1. do it\n"

@@ -26,11 +26,11 @@ from tests.support.stand_ins import (
 STATUS_KEYS = {
     "session_id", "project_dir", "state", "busy", "agent", "provider", "model", "streaming",
     "workspace", "approval", "pending_plan", "pending_tools", "messages", "iterations",
-    "tokens", "context",
+    "tokens", "context", "cost_usd",
 }  # fmt: skip
 
 
-def make_runner(provider, *, tools=None, journal=None, **settings) -> SessionRunner:
+def make_runner(port, *, tools=None, journal=None, **settings) -> SessionRunner:
     settings.setdefault("approval", "yolo")
     s = Settings(**settings)
     return SessionRunner(
@@ -40,7 +40,7 @@ def make_runner(provider, *, tools=None, journal=None, **settings) -> SessionRun
             context=ConversationContext(system_prompt="", budget=s.context_budget),
         ),
         settings=s,
-        provider=provider,
+        provider=port,
         tools=tools or EchoTools(),
         journal=journal or MemoryJournal(),
         clock=FakeClock(),
@@ -457,3 +457,30 @@ def test_the_session_says_when_it_is_idle_again():
 
     seen = run(main())
     assert seen[-1].to_dict() == {"type": "phase", "message_id": "m1", "phase": "idle"}
+
+
+def test_status_and_cost_say_what_the_session_spent_where_the_price_is_known():
+    from collet_nb.runtime.commands import cost_line
+
+    priced = make_runner(
+        FunctionModel(lambda _r: text("hi")), provider="openai",
+        base_url="https://api.openai.com/v1", model="gpt-4o",
+    )  # fmt: skip
+    local = make_runner(
+        FunctionModel(lambda _r: text("hi")), provider="openai",
+        base_url="http://127.0.0.1:11434/v1", model="llama3.1",
+    )  # fmt: skip
+    demo = make_runner(FunctionModel(lambda _r: text("hi")))
+
+    async def turn(runner):
+        runner.send("hello")
+        await runner.wait_idle()
+
+    for runner in (priced, local, demo):
+        run(turn(runner))
+    assert priced.status()["cost_usd"] > 0
+    assert "$0.0000 (prices from genai-prices " in cost_line(priced)  # 10 tokens: a tiny sum
+    assert local.status()["cost_usd"] is None
+    assert "no price known for llama3.1 at http://127.0.0.1:11434/v1" in cost_line(local)
+    assert demo.status()["cost_usd"] is None
+    assert cost_line(demo).endswith("the demo provider costs nothing")

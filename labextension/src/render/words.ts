@@ -199,6 +199,11 @@ export function settingsLine(settings: SessionSettings): string {
 }
 
 /** `iteration 2 · context 60 / 128,000` (token counts are the session's: the sidebar says them). */
+/** `$0.0123`: four decimals below a dollar (a request costs fractions of a cent). */
+export function money(usd: number): string {
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
 export function countersLine(message: Message): string {
   const c = message.counters;
   if (c === null) {
