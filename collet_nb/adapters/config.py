@@ -12,36 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from collet_nb.core.policy import Policy, parse_policy
-from collet_nb.core.settings import DEFAULT_MODELS, Settings, coerce
+from collet_nb.core.settings import DEFAULT_MODELS, SETTINGS, Settings, coerce
 from collet_nb.errors import ConfigError
 
-ENV_NAMES: dict[str, str] = {
-    "COLLET_PROVIDER": "provider",
-    "COLLET_BASE_URL": "base_url",
-    "COLLET_MODEL": "model",
-    "COLLET_API_KEY": "api_key",
-    "COLLET_APPROVAL": "approval",
-    "COLLET_STREAMING": "streaming",
-    "COLLET_WORKSPACE": "workspace",
-    "COLLET_MAX_ITERATIONS": "max_iterations",
-    "COLLET_TOOL_TIMEOUT": "tool_timeout",
-    "COLLET_TASK_TIMEOUT": "task_timeout",
-    "COLLET_CIRCUIT_BREAKER": "circuit_breaker",
-    "COLLET_SESSION_TIMEOUT": "session_timeout",
-    "COLLET_CONTEXT_BUDGET": "context_budget",
-    "COLLET_HOME": "home",
-    "COLLET_MAX_RETRIES": "max_retries",
-    "COLLET_REQUEST_TIMEOUT": "request_timeout",
-    "COLLET_DEMO_PACE": "demo_pace",
-}
+ENV_NAMES: dict[str, str] = {spec.env: spec.name for spec in SETTINGS}
+"""Environment variable → setting, derived from the declarations in ``core/settings.py``
+(a setting's ``config.toml`` key and ``c.Collet`` trait are its name)."""
 
 
 POLICY_FILE = "policy.toml"
+_HOME = next(spec for spec in SETTINGS if spec.name == "home")
 
 
 def collet_home(env: Mapping[str, str]) -> Path:
     """The COLLET_HOME directory (default ``~/.collet``)."""
-    return Path(env.get("COLLET_HOME") or "~/.collet").expanduser()
+    return Path(env.get(_HOME.env) or _HOME.default).expanduser()
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 import pytest
 
-from collet_nb.adapters.config import load_settings
+from collet_nb.adapters.config import ENV_NAMES, load_settings
 from collet_nb.core.kinds import ApprovalMode, WorkspaceScope
+from collet_nb.core.settings import SETTINGS
 from collet_nb.errors import ConfigError
+from tests.support.settings_values import sample
 
 
 def write(path, text):
@@ -69,3 +71,51 @@ def test_an_unknown_setting_in_a_file_lists_the_valid_ones(tmp_path):
     write(tmp_path / ".collet" / "config.toml", "aproval = 'auto'\n")
     with pytest.raises(ConfigError, match=r"unknown setting 'aproval'.*approval"):
         load_settings(project_dir=tmp_path, env={"COLLET_HOME": str(tmp_path / "h")})
+
+
+# Every declared setting is reachable from each source (ENV_NAMES and the TOML keys derive from
+# the declarations in collet_nb/core/settings.py; the c.Collet traits are tested in tests/ui).
+
+EVERY = pytest.mark.parametrize("spec", SETTINGS, ids=lambda spec: spec.name)
+
+
+def test_the_environment_names_are_derived_from_the_declarations():
+    assert {spec.env: spec.name for spec in SETTINGS} == ENV_NAMES
+    assert {"COLLET_MAX_RETRIES", "COLLET_REQUEST_TIMEOUT", "COLLET_DEMO_PACE"} <= set(ENV_NAMES)
+
+
+@EVERY
+def test_every_setting_is_read_from_its_environment_variable(tmp_path, monkeypatch, spec):
+    monkeypatch.chdir(tmp_path)
+    value = sample(spec)
+    env = {"COLLET_HOME": str(tmp_path / "h"), spec.env: value.env}
+    assert getattr(load_settings(project_dir=tmp_path, env=env), spec.name) == value.expected
+
+
+@pytest.fixture
+def user_home(tmp_path, monkeypatch):
+    """A scratch ``~`` and working directory, no COLLET_HOME: the default ``~/.collet``."""
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "user" / ".collet"
+
+
+@EVERY
+@pytest.mark.parametrize("where", ["home", "project", "project [collet]"])
+def test_every_setting_is_read_from_config_toml(tmp_path, user_home, spec, where):
+    value = sample(spec)
+    project = tmp_path / "p"
+    line = f"{spec.name} = {value.toml}\n"
+    if where == "home":
+        write(user_home / "config.toml", line)
+    else:
+        write(project / ".collet" / "config.toml", ("[collet]\n" if "[" in where else "") + line)
+    s = load_settings(project_dir=project, env={})
+    assert getattr(s, spec.name) == value.expected
+
+
+@EVERY
+def test_every_setting_is_read_from_the_traitlet_overrides(tmp_path, user_home, spec):
+    value = sample(spec)
+    s = load_settings(project_dir=tmp_path, env={}, overrides={spec.name: value.trait})
+    assert getattr(s, spec.name) == value.expected
