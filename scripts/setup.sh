@@ -29,3 +29,9 @@ if [ ! -d "$ROOT/.venv/compat/ipykernel-6.29/ipykernel" ]; then
   pip_install --no-deps --target "$ROOT/.venv/compat/ipykernel-6.29" "ipykernel==6.29.5"
 fi
 "$ROOT/.venv/bin/python" -c "import collet_nb" # fail here, clearly, if the install did not work
+# The browser tests drive Debian's Chromium at this path (.ci/run installs it); without it
+# they are skipped, and the test run ends with a box that says so.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: /usr/bin/chromium not found: the browser tests (tests/browser) will be skipped;" \
+    "get the browser with \`apt-get install -y chromium\` (as root; never \`playwright install\`)" >&2
+fi

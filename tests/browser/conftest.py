@@ -27,12 +27,14 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = ROOT / ".ci" / "out" / "browser"
 
-if not os.path.exists(CHROMIUM):
-    # .ci/run installs Debian's chromium; a developer machine may not have it yet.
-    pytest.skip(
-        f"{CHROMIUM} is missing: `apt-get install -y chromium` (never `playwright install`)",
-        allow_module_level=True,
-    )
+# .ci/run installs Debian's chromium; a developer machine may not have it yet. Then each test
+# that needs the browser is skipped by the `browser` fixture (the rest of tests/browser, which
+# reads sources or builds the wheel, still runs), and the run ends with a box saying how many.
+NO_CHROMIUM = f"{CHROMIUM} is missing: `apt-get install -y chromium` (never `playwright install`)"
+
+
+def chromium_missing() -> bool:
+    return not os.path.exists(CHROMIUM)
 
 
 INSTALLED = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "collet-nb" / "package.json"
@@ -42,6 +44,8 @@ INSTALLED = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "collet-n
 # thread while it is open, and later tests that call asyncio.run() would fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    if chromium_missing():
+        pytest.skip(NO_CHROMIUM)
     if not INSTALLED.exists():
         # Fail, never skip: a missing sidebar is exactly what these tests are for.
         pytest.fail(
@@ -112,6 +116,43 @@ def page(
             shot(page, request.node.name, "failure")
         context.close()
     assert errors == [], "the page had uncaught errors"
+
+
+def skipped_for_chromium(terminalreporter: Any) -> int:
+    """How many tests of this run were skipped because Chromium is missing."""
+    return sum(
+        1
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and CHROMIUM in str(report.longrepr[-1])
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """After pytest's own summary (the outermost wrapper: its code after ``yield`` runs last),
+    a box saying how many browser tests were skipped: the -ra lines scroll by unread."""
+    result = yield
+    terminalreporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminalreporter is not None:
+        box_skipped_browser_tests(terminalreporter)
+    return result
+
+
+def box_skipped_browser_tests(terminalreporter: Any) -> None:
+    count = skipped_for_chromium(terminalreporter)
+    if not count:
+        return
+    lines = [
+        f"{count} BROWSER TEST{'S' if count != 1 else ''} SKIPPED: {CHROMIUM} is missing.",
+        "The sidebar and the cell views were not tested in a real browser.",
+        "Install it (as root): apt-get install -y chromium   (never `playwright install`)",
+        "then run them: bash scripts/test.sh tests/browser",
+    ]
+    width = max(len(line) for line in lines)
+    terminalreporter.write_line("┏" + "━" * (width + 2) + "┓", yellow=True, bold=True)
+    for line in lines:
+        terminalreporter.write_line(f"┃ {line.ljust(width)} ┃", yellow=True, bold=True)
+    terminalreporter.write_line("┗" + "━" * (width + 2) + "┛", yellow=True, bold=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -123,15 +123,25 @@ def test_tool_calls_allowed_from_the_sidebar_write_the_file_and_the_cell_widget_
     shot(nb.page, request.node.name, "pending-tool-panel", SIDEBAR)
 
     approval.get_by_role("button", name="Allow once").click()
-    # The cell view's card shows the decision made in the sidebar, and asks no more.
+    # The sidebar's own card and the cell view's card both show the decision made in the
+    # sidebar — who and when — and ask no more.
+    side_write = nb.entry("m1").locator('.collet-tool[data-tool="file_write"]')
     write_card = cell.locator('.collet-tool[data-tool="file_write"]')
-    expect(write_card.locator(".collet-decision")).to_have_text(
-        re.compile(f"allowed once by sidebar at {CLOCK}")
-    )
-    expect(write_card.get_by_role("button", name="Allow once")).to_have_count(0)
+    for card in (side_write, write_card):
+        expect(card.locator(".collet-decision")).to_have_text(
+            re.compile(f"^allowed once by sidebar at {CLOCK}$")
+        )
+        expect(card.locator(".collet-decision")).to_have_attribute("data-decision", "allow_once")
+        expect(card.get_by_role("button", name="Allow once")).to_have_count(0)
+    expect(side_write).not_to_have_attribute("data-stage", "awaiting")
 
     expect(approval).to_contain_text("Allow bash?")
     approval.get_by_role("button", name="Allow for session").click()
+    side_bash = nb.entry("m1").locator('.collet-tool[data-tool="bash"]')
+    expect(side_bash.locator(".collet-decision")).to_have_text(
+        re.compile(f"^allowed for the session by sidebar at {CLOCK}$")
+    )
+    expect(side_bash.get_by_role("button", name="Allow for session")).to_have_count(0)
 
     expect(nb.entry("m1")).to_have_attribute("data-status", "answered", timeout=30_000)
     # Ended: the cell keeps the transcript, with both decisions and who made them.
@@ -139,6 +149,8 @@ def test_tool_calls_allowed_from_the_sidebar_write_the_file_and_the_cell_widget_
     expect(nb.cell_output(1)).to_contain_text("allowed for the session by sidebar")
     tools = nb.entry("m1").locator(".collet-tool")
     expect(tools).to_have_count(2)
+    expect(side_write).to_have_attribute("data-stage", "done")
+    expect(side_bash).to_have_attribute("data-stage", "done")
     result = tools.nth(1).locator(".collet-result")
     result.locator("summary").click()  # a two-line result is folded: open it as a person does
     expect(result).to_contain_text("Hello, world!")

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.kernel.test_notebook import wait_states
+from tests.kernel.test_notebook import click, wait_states
 from tests.support.kernel import KernelHarness
 
 pytestmark = pytest.mark.kernel
@@ -86,18 +86,68 @@ def test_a_message_sent_from_the_sidebar_streams_back_as_events_and_snapshots(ke
     assert "".join(deltas).startswith("Counting slowly")
 
 
-def test_commands_from_the_sidebar_use_the_same_calls_as_the_buttons(kernel):
+def test_commands_from_the_sidebar_use_the_same_calls_as_the_buttons(kernel, tmp_path):
+    """The same decisions, once by a cell's button and once by the sidebar's command, come
+    out the same: the same verdict on the same call, run alike, differing only in who."""
     sidebar = Sidebar(kernel)
-    sidebar.request(
-        {"protocol_version": 2, "type": "command", "text": "/approval manual", "request_id": "a"}
-    )
-    assert sidebar.wait(lambda d: d.get("request_id") == "a")["text"] == "approval manual"
-    sidebar.request(
-        {"protocol_version": 2, "type": "command", "text": "/approve", "request_id": "b"}
-    )
-    reply = sidebar.wait(lambda d: d.get("request_id") == "b")
-    assert reply["ok"] is False
-    assert "no plan is waiting" in reply["text"]
+
+    def command(text: str, request_id: str) -> dict:
+        sidebar.request(
+            {"protocol_version": 2, "type": "command", "text": text, "request_id": request_id}
+        )
+        return sidebar.wait(lambda d: d.get("request_id") == request_id)
+
+    assert command("/approval manual", "a")["text"] == "approval manual"
+    nothing = command("/approve", "b")  # nothing waits: the command says so, as a button does
+    assert nothing["ok"] is False
+    assert "no plan is waiting" in nothing["text"]
+
+    def pending() -> list[str]:
+        return kernel.eval("[t['name'] for t in collet_nb.status()['pending_tools']][:1]")
+
+    def answered(message_id: str) -> list[dict]:
+        """The sidebar's log, once it says ``message_id`` answered (batches come after the
+        kernel's state)."""
+        kernel.wait_for(
+            lambda: any(
+                e["type"] == "message_status"
+                and (e["message_id"], e["status"]) == (message_id, "answered")
+                for e in sidebar.events()
+            )
+        )
+        return sidebar.events()
+
+    # Two calls of one message: file_write allowed by its cell's button, bash by /allow.
+    kernel.execute("%%collet\nwrite a hello world script")
+    kernel.wait_for(lambda: pending() == ["file_write"])
+    call_id = kernel.eval("collet_nb.status()['pending_tools'][0]['call_id']")
+    click(kernel, "allow_once", call_id=call_id)
+    kernel.wait_for(lambda: pending() == ["bash"])
+    assert command("/allow", "c")["text"] == "allowed m1's bash"
+    log = answered("m1")
+    decided = [(e["name"], e["decision"], e["by"]) for e in log if e["type"] == "approval_resolved"]
+    assert decided == [("file_write", "allow_once", "button"), ("bash", "allow_once", "sidebar")]
+    ran = [(e["name"], e["is_error"]) for e in log if e["type"] == "tool_result"]
+    assert ran == [("file_write", False), ("bash", False)]
+    assert (tmp_path / "hello.py").read_text() == 'print("Hello, world!")\n'
+
+    # Two plans: the first approved by /approve, the second by its cell's Approve button.
+    kernel.execute("%%collet --agent architect\nplan a tidy-up of this folder")
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
+    assert command("/approve keep it short", "d")["text"] == "plan approved: sent as m3"
+    answered("m3")
+    kernel.execute("%%collet --agent architect\nplan a tidy-up of this folder")
+    kernel.wait_for(lambda: kernel.eval("collet_nb.status()['state']") == "awaiting_plan")
+    click(kernel, "approve", message_id="m4", text="keep it short")
+    plans = [
+        (e["message_id"], e["approved"], e["note"], e["by"], e["follow_up"])
+        for e in answered("m5")
+        if e["type"] == "plan_resolved"
+    ]
+    assert plans == [
+        ("m2", True, "keep it short", "sidebar", "m3"),
+        ("m4", True, "keep it short", "button", "m5"),
+    ]
 
 
 def test_a_tool_allowed_from_the_sidebar_is_recorded_as_decided_by_the_sidebar(kernel):

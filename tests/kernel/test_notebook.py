@@ -1,6 +1,7 @@
 """The engine inside a real ipykernel, driven by jupyter_client as a frontend would."""
 
 import time
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -70,19 +71,62 @@ def click(kernel, action: str, *, message_id: str = "m1", **extra) -> None:
                                  "request_id": action, **extra})  # fmt: skip
 
 
+def demo_answer(script: str) -> str:
+    """The text the demo model answers with for ``script`` (collet_nb/adapters/demo_scripts)."""
+    scripts = tomllib.loads((ROOT / "collet_nb/adapters/demo_scripts.toml").read_text())
+    (found,) = [s for s in scripts["script"] if s["name"] == script]
+    return "".join(step.get("text", "") for step in found["step"])
+
+
+def view_batches(kernel, message_id: str, since: int = 0) -> list[list[dict]]:
+    """The event batches the live view of ``message_id`` was sent (iopub messages from
+    ``since`` on); a gap or a repeat in their numbering fails."""
+    comm = view_comm(kernel, message_id)
+    batches: list[list[dict]] = []
+    next_start = None
+    for m in kernel.messages[since:]:
+        if m["msg_type"] != "comm_msg" or m["content"]["comm_id"] != comm:
+            continue
+        data = m["content"]["data"]
+        if data.get("method") != "custom" or data["content"].get("type") != "events":
+            continue
+        batch = data["content"]
+        assert batch["protocol_version"] == 2
+        if next_start is not None:
+            assert batch["start"] == next_start, "a gap or a repeat in the view's events"
+        next_start = batch["start"] + len(batch["events"])
+        batches.append(batch["events"])
+    return batches
+
+
+def answer_in(batches: list[list[dict]]) -> str:
+    return "".join(e["text"] for batch in batches for e in batch if e["type"] == "text_delta")
+
+
+def last_status(batches: list[list[dict]]) -> str | None:
+    said = [e["status"] for batch in batches for e in batch if e["type"] == "message_status"]
+    return said[-1] if said else None
+
+
 def test_a_collet_cell_returns_before_the_answer_ends_and_the_view_keeps_updating(kernel):
     reply, _ = kernel.execute("%%collet\ncount slowly to ten")
     assert reply["status"] == "ok"
     assert kernel.eval("collet_nb.status()['state']") == "running"
     to_view(kernel, "m1", {"type": "sync", "seen": 0})  # the browser rendered it
-    mark = len(kernel.messages)
     # A later cell runs while the agent works.
     reply, outputs = kernel.execute("print(6 * 7)")
     assert kernel.text(outputs) == "42\n"
+    mark = len(kernel.messages)  # the later cell has returned too
     assert kernel.eval("collet_nb.status()['busy']") is True
     wait_states(kernel, ["answered"])
-    later = [m for m in kernel.messages[mark:] if m["msg_type"] == "comm_msg"]
-    assert len(later) >= 5  # widget updates kept arriving after the cell had returned
+    kernel.wait_for(lambda: last_status(view_batches(kernel, "m1")) == "answered")
+    # The view got the whole answer, word for word, and it kept coming after both cells had
+    # returned, batch after batch: what the browser shows grew while the notebook went on.
+    whole = answer_in(view_batches(kernel, "m1"))
+    assert whole.split() == demo_answer("count").split()
+    later = [b for b in view_batches(kernel, "m1", since=mark) if answer_in([b])]
+    assert len(later) >= 3, "the answer did not keep streaming to the view"
+    assert whole.endswith(answer_in(later))
 
 
 def test_three_messages_sent_while_busy_are_answered_in_order(kernel):

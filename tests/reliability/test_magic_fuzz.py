@@ -133,15 +133,24 @@ REQUESTS = st.one_of(
 )
 
 
-def test_any_comm_message_gets_one_reply_and_no_exception_in_the_kernel(kernel):
+def drawn(strategy: st.SearchStrategy, count: int) -> list:
+    """``count`` values of ``strategy``, drawn by hypothesis (a fresh batch every run)."""
     batch: list = []
 
-    @settings(max_examples=150, deadline=None, database=None)
-    @given(REQUESTS)
-    def collect(data):
-        batch.append(data)
+    @settings(
+        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(strategy)
+    def collect(value):
+        batch.append(value)
 
     collect()
+    return batch
+
+
+def fuzz_comm(kernel: KernelHarness, batch: list) -> list[dict]:
+    """Open a sidebar comm, send it ``batch`` (and a comm_msg without data, and one with binary
+    buffers); every reply, once each of them got one."""
     comm_id = uuid.uuid4().hex
     session = kernel.kc.session
     kernel.kc.shell_channel.send(
@@ -150,7 +159,6 @@ def test_any_comm_message_gets_one_reply_and_no_exception_in_the_kernel(kernel):
     for data in batch:
         content = {"comm_id": comm_id, "data": data}
         kernel.kc.shell_channel.send(session.msg("comm_msg", content))
-    # Also a comm_msg without any data at all, and one with binary buffers attached.
     kernel.kc.shell_channel.send(session.msg("comm_msg", {"comm_id": comm_id}))
     hello = {"comm_id": comm_id, "data": {"protocol_version": 1, "type": "hello"}}
     session.send(
@@ -168,15 +176,30 @@ def test_any_comm_message_gets_one_reply_and_no_exception_in_the_kernel(kernel):
         ]
 
     kernel.wait_for(lambda: len(replies()) == len(batch) + 2, timeout=60)
-    assert all(r["protocol_version"] == 2 for r in replies())
-    assert all(r["request_id"] is None or isinstance(r["request_id"], str) for r in replies())
-    rejected = [r for r in replies() if not r["ok"]]
+    return replies()
+
+
+def test_any_comm_message_gets_one_reply_and_no_exception_in_the_kernel(kernel):
+    batch = drawn(REQUESTS, 150)
+    replies = fuzz_comm(kernel, batch)
+    assert all(r["protocol_version"] == 2 for r in replies)
+    assert all(r["request_id"] is None or isinstance(r["request_id"], str) for r in replies)
+    rejected = [r for r in replies if not r["ok"]]
     assert all(r["text"] for r in rejected)
-    assert not any(r["text"].startswith("internal error") for r in replies()), rejected
+    assert not any(r["text"].startswith("internal error") for r in replies), rejected
     report("comm hygiene", requests=len(batch) + 2, rejected=len(rejected))
 
 
 def test_after_the_fuzzing_the_kernel_logged_no_error_and_the_session_answers(kernel):
+    """Holds run alone too (-k, a rerun of the failures, another order): it fuzzes the kernel
+    itself first, with a fresh batch of each kind, whatever ran before it."""
+    for line in drawn(LINES, 30):
+        FUZZED["magic lines"] += 1
+        check_cell(kernel, f'get_ipython().find_line_magic("collet")({line!r})')
+    for flags, body in drawn(st.tuples(FLAGS, st.text(max_size=60)), 15):
+        FUZZED["magic cells"] += 1
+        check_cell(kernel, f'get_ipython().find_cell_magic("collet")({flags!r}, {body!r})')
+    fuzz_comm(kernel, drawn(REQUESTS, 50))
     assert kernel.eval("_errors.seen") == []
     reply, outputs = kernel.execute(
         "%collet /cancel\n%collet /approval auto\n%collet /agent code\n%collet /model demo\n"
