@@ -50,9 +50,9 @@ def test_the_readme_documents_every_setting_with_its_key_and_default():
     for spec in SETTINGS:
         assert f"| `{spec.name}` |" in rows[spec.env]
         assert f"| {spec.shown.replace('|', chr(92) + '|')} |" in rows[spec.env]
-    assert "| `COLLET_MAX_RETRIES` | `max_retries` | 8 |" in rows["COLLET_MAX_RETRIES"]
+    assert "| `COLLET_MAX_RETRIES` | `max_retries` | 4 |" in rows["COLLET_MAX_RETRIES"]
     assert (
-        "| `COLLET_REQUEST_TIMEOUT` | `request_timeout` | 120 s |" in rows["COLLET_REQUEST_TIMEOUT"]
+        "| `COLLET_REQUEST_TIMEOUT` | `request_timeout` | 30 s |" in rows["COLLET_REQUEST_TIMEOUT"]
     )
 
 
@@ -89,13 +89,13 @@ def test_a_table_missing_a_setting_is_stale_and_the_script_rewrites_it(readme, c
 
 def test_a_hand_edited_default_is_stale(readme, capsys):
     text = readme.read_text(encoding="utf-8")
-    edited = text.replace("| `max_retries` | 8 |", "| `max_retries` | 5 |")
+    edited = text.replace("| `max_retries` | 4 |", "| `max_retries` | 5 |")
     assert edited != text
     readme.write_text(edited, encoding="utf-8")
     assert settings_table.main(["--check"]) == 1
     err = capsys.readouterr().err
     assert "-| `COLLET_MAX_RETRIES` | `max_retries` | 5 |" in err
-    assert "+| `COLLET_MAX_RETRIES` | `max_retries` | 8 |" in err
+    assert "+| `COLLET_MAX_RETRIES` | `max_retries` | 4 |" in err
 
 
 def test_a_readme_without_the_markers_is_an_error(readme, capsys):

@@ -124,6 +124,30 @@ class AnswerReset(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RetryWaiting(Event):
+    """A model request failed and will be tried again: views show "{reason}, retrying in N s
+    (attempt {attempt} of {attempts})", counting down to ``until`` without more messages.
+
+    Attributes:
+        reason: a few words (``rate limited (HTTP 429)``, ``connection refused``).
+        detail: the whole failure, one line (for a tooltip or the text view).
+        wait_s: seconds of the wait, as the provider scheduled it.
+        until: when the next attempt starts, in wall-clock seconds since the epoch
+            (``time.time()``; ``Date.now() / 1000`` in a browser).
+        attempt: the number of the attempt that comes next (2 for the first retry).
+        attempts: the most attempts the request may make (the retry budget may end it first).
+    """
+
+    type: ClassVar[str] = "retry_wait"
+    reason: str
+    detail: str = ""
+    wait_s: float
+    until: float
+    attempt: int
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class ToolCallStarted(Event):
     """The model asked for a tool call; it is about to be reviewed and run."""
 
@@ -252,15 +276,31 @@ class Notice(Event):
     level: str = "warning"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ToolProgress(Event):
+    """A running tool call reported progress (an MCP server's ``notifications/progress``):
+    ``progress`` so far, of ``total`` when known, with the server's ``message`` ("" if none).
+    At most about five a second per call; not journaled."""
+
+    type: ClassVar[str] = "tool_progress"
+    call_id: str
+    server: str
+    progress: float
+    total: float | None = None
+    message: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
+        ToolProgress,
         MessageStateChanged,
         MessageStatus,
         SessionChanged,
         TextDelta,
         ReasoningDelta,
         AnswerReset,
+        RetryWaiting,
         ToolCallStarted,
         ToolResultReady,
         ApprovalRequested,

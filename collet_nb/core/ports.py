@@ -70,7 +70,30 @@ class RestartChunk:
     reason: str
 
 
-ProviderChunk = TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | RestartChunk
+@dataclass(frozen=True, kw_only=True)
+class RetryChunk:
+    """The adapter failed and will try again: it now waits ``wait_s`` seconds (until ``until``,
+    a wall-clock ``time.time()``) before attempt ``attempt`` of at most ``attempts``. Its fields
+    are those of the ``RetryWaiting`` event the loop makes of it.
+
+    Attributes:
+        reason: a few words (``rate limited (HTTP 429)``).
+        detail: the whole failure, one line (the API key masked).
+        wait_s: seconds until the next attempt.
+        until: when the next attempt starts (``time.time()`` seconds).
+        attempt: the number of the next attempt (2 for the first retry).
+        attempts: the most attempts this request may make (the retry budget may stop it first).
+    """
+
+    reason: str
+    detail: str
+    wait_s: float
+    until: float
+    attempt: int
+    attempts: int
+
+
+ProviderChunk = TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | RestartChunk | RetryChunk
 
 
 class Provider(Protocol):

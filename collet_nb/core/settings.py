@@ -111,9 +111,12 @@ class Settings:
         "~/.collet",
         "journals `sessions/<id>.jsonl`, saved cell answers `cells/`, MCP logs `logs/`",
     )
-    max_retries: int = setting(8, "tries per model request, the first included")
+    max_retries: int = setting(4, "retries of a failed model request, after its first attempt")
     request_timeout: float = setting(
-        120.0, "longest wait for the model's reply or for its next chunk", unit="s"
+        30.0, "longest silence from the model, before its reply or between chunks", unit="s"
+    )
+    retry_budget: float = setting(
+        30.0, "time one model request may spend failing and waiting to retry", unit="s"
     )
     demo_pace: float = setting(0.02, "pause between the demo model's streamed pieces", unit="s")
 
@@ -132,10 +135,12 @@ class Settings:
                 f"COLLET_PROVIDER must be one of {'|'.join(PROVIDERS)}, not {self.provider!r}",
                 key="provider",
             )
-        for name in ("max_iterations", "context_budget", "max_retries"):
+        for name in ("max_iterations", "context_budget"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1", key=name)
-        for name in ("tool_timeout", "task_timeout", "request_timeout"):
+        if self.max_retries < 0:
+            raise ConfigError("max_retries must be 0 (no retry) or more", key="max_retries")
+        for name in ("tool_timeout", "task_timeout", "request_timeout", "retry_budget"):
             if not getattr(self, name) > 0:  # NaN fails this too
                 raise ConfigError(f"{name} must be a positive number of seconds", key=name)
         if self.circuit_breaker < 0:

@@ -101,6 +101,8 @@ def _server_line(status: ServerStatus) -> str:
     """One ``/mcp list`` line: name, state, transport, tools, then the last error if any."""
     line = f"{status.name}: {status.state.value} · {status.transport} {status.target} · "
     line += f"{status.tools} tool(s)"
+    for note in status.not_offered:
+        line += f"\n    {note}"
     if status.last_error:
         line += f"\n    last error: {status.last_error}"
     return line

@@ -28,7 +28,7 @@ from collet_nb.adapters.tools.checkpoints import CheckpointingTools, CheckpointS
 from collet_nb.adapters.tools.preview import WorkspacePreviewer
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.context import ConversationContext
-from collet_nb.core.kinds import ChannelId
+from collet_nb.core.kinds import ChannelId, WorkspaceScope
 from collet_nb.core.message import MessageState
 from collet_nb.core.policy import Policy
 from collet_nb.core.pool import SessionPool
@@ -94,8 +94,9 @@ def provider_for(settings: Settings) -> Provider:
         base_url=settings.base_url,
         api_key=settings.api_key,
         model=settings.model,
-        max_attempts=settings.max_retries,
-        read_timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+        idle_timeout=settings.request_timeout,
+        retry_budget=settings.retry_budget,
     )
 
 
@@ -234,7 +235,7 @@ class SessionHub:
         skills = SkillTools(SkillCatalog(), discover=lambda: discover_skills(project, home))
         skills.refresh()  # listed from the start (/tools, /skills), found again every turn
         sources: list[ToolPort] = [CheckpointingTools(builtin, store), skills]
-        mcp = self._mcp(project, home, settings)
+        mcp = self._mcp(project, home, settings, scope=lambda: session.workspace_scope)
         if mcp is not None:
             sources.append(mcp)
         return SessionParts(
@@ -242,9 +243,15 @@ class SessionHub:
         )
 
     def _mcp(
-        self, project: Path, home: Path, settings: Settings
+        self,
+        project: Path,
+        home: Path,
+        settings: Settings,
+        *,
+        scope: Callable[[], WorkspaceScope],
     ) -> McpManager | BrokenMcpConfig | None:
-        """The session's MCP manager, when mcp.json names servers (nothing starts yet)."""
+        """The session's MCP manager, when mcp.json names servers (nothing starts yet); its
+        roots follow the session's workspace ``scope``."""
         try:
             servers = load_mcp_servers(project, home, os.environ)
         except ConfigError as exc:
@@ -258,6 +265,7 @@ class SessionHub:
             log_dir=home / "logs",
             processes=self.processes,
             project_dir=project,
+            scope=scope,
             call_timeout=settings.tool_timeout,
         )
 
@@ -292,6 +300,8 @@ class SessionHub:
         )
         runner.gate.policy = policy
         self._parts[session.session_id] = parts
+        if parts.mcp is not None and not isinstance(parts.mcp, BrokenMcpConfig):
+            parts.mcp.listen(runner.emit)  # log warnings, renewed sessions, progress
         return runner
 
     def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:

@@ -32,6 +32,7 @@ from collet_nb.core.events import (
     PhaseChanged,
     PlanReady,
     ReasoningDelta,
+    RetryWaiting,
     StatusUpdate,
     StopReason,
     TextDelta,
@@ -46,6 +47,7 @@ from collet_nb.core.ports import (
     Provider,
     ReasoningChunk,
     RestartChunk,
+    RetryChunk,
     TextChunk,
     ToolCallChunk,
     ToolSource,
@@ -236,6 +238,8 @@ class AgentLoop:
                 self.partial_text = ""
                 calls.clear()
                 yield AnswerReset(message_id=mid, reason=chunk.reason)
+            elif isinstance(chunk, RetryChunk):
+                yield RetryWaiting(message_id=mid, **dataclasses.asdict(chunk))
 
     async def _run_call(
         self, call: ToolCall, spec: ToolSpec | None, by_name: dict[str, ToolSpec]

@@ -49,7 +49,6 @@ WARM_MODULES = (
     "collet_nb.ui.feed",
     "collet_nb.adapters.providers.http_provider",
     "httpx2",
-    "stamina",
 )
 
 
@@ -202,7 +201,7 @@ class ColletExtension:
         """Register the magics, the comm target and the kernel hooks."""
         # Retry and library warnings must never land in some cell's output (they would with
         # Python's last-resort handler); the events and status() carry what users need.
-        for name in ("collet_nb", "stamina", "httpx2"):
+        for name in ("collet_nb", "httpx2"):
             logging.getLogger(name).addHandler(logging.NullHandler())
         self._undo_log_redaction = install_log_redaction(SecretLogFilter(self.redactor))
         from collet_nb.ui.autoawait import AwaitTransformer

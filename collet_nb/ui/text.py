@@ -20,6 +20,7 @@ from collet_nb.core.events import (
     PlanReady,
     PlanResolved,
     ReasoningDelta,
+    RetryWaiting,
     TextDelta,
     ToolCallStarted,
     ToolResultReady,
@@ -64,6 +65,11 @@ def format_event(event: Event) -> str | None:  # noqa: PLR0911, PLR0912 - one pe
         return "Plan approved" if event.approved else "Plan rejected"
     if isinstance(event, AnswerReset):
         return f"[answer restarted: {event.reason}]"
+    if isinstance(event, RetryWaiting):
+        return (
+            f"[{event.reason}, retrying in {event.wait_s:.0f} s "
+            f"(attempt {event.attempt} of {event.attempts})]"
+        )
     if isinstance(event, ContextCompacted):
         return (
             f"[context compacted: {event.tokens_before} → {event.tokens_after} tokens, "

@@ -13,6 +13,7 @@ import type {
   Event,
   MessageStatus,
   Preview,
+  RetryWaitEvent,
   SessionEvent,
   StatusEvent,
   WireEvent
@@ -60,6 +61,8 @@ export interface ToolCard {
   /** Null while no approval was asked for nor decided. */
   approval: Approval | null;
   result: ToolResult | null;
+  /** The last progress the tool reported while it runs (null when none). */
+  progress: { progress: number; total: number | null; message: string } | null;
   rev: number;
 }
 
@@ -108,8 +111,13 @@ export interface Message {
   counters: Counters | null;
   /** The `kind` of the last `error` event ("" when none). */
   errorKind: string;
+  /** A model request that waits to be tried again (null when none waits). */
+  retry: RetryWait | null;
   rev: number;
 }
+
+/** What a `retry_wait` event says, until the reply goes on. */
+export type RetryWait = Omit<RetryWaitEvent, 'type' | 'message_id' | 'wait_s'>;
 
 /** Something that waits for a person: a tool call's decision or a plan's. */
 export type Attention =
@@ -309,6 +317,7 @@ export class Conversation {
         items: [],
         counters: null,
         errorKind: '',
+        retry: null,
         rev: 0
       };
       this._messages.set(id, message);
@@ -318,7 +327,25 @@ export class Conversation {
 }
 
 function applyToMessage(message: Message, event: Event): void {
+  if (message.retry !== null && RETRY_ENDS.has(event.type)) {
+    message.retry = null; // the reply goes on (or the message ended)
+  }
   switch (event.type) {
+    case 'retry_wait':
+      message.retry = {
+        reason: event.reason,
+        detail: event.detail,
+        until: event.until,
+        attempt: event.attempt,
+        attempts: event.attempts
+      };
+      break;
+    case 'tool_progress': {
+      const card = openCard(message, event.call_id, '', '');
+      card.progress = { progress: event.progress, total: event.total, message: event.message };
+      card.rev++;
+      break;
+    }
     case 'message_state':
       if (message.text === '' && event.text !== '') {
         message.text = event.text;
@@ -352,6 +379,7 @@ function applyToMessage(message: Message, event: Event): void {
         preview: event.preview,
         approval: null,
         result: null,
+        progress: null,
         rev: 0
       });
       break;
@@ -518,8 +546,19 @@ function openCard(message: Message, callId: string, name: string, args: string):
     preview: null,
     approval: null,
     result: null,
+    progress: null,
     rev: 0
   };
   message.items.push(card);
   return card;
 }
+
+/** Events after which a waiting retry is over: the reply goes on, or the message ended. */
+const RETRY_ENDS: ReadonlySet<string> = new Set([
+  'text_delta',
+  'reasoning_delta',
+  'answer_reset',
+  'tool_call',
+  'turn_finished',
+  'error'
+]);

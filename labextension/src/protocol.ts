@@ -163,6 +163,31 @@ export interface AnswerResetEvent extends EventBase {
   reason: string;
 }
 
+/** A model request failed and is tried again after a wait (the view counts down to `until`). */
+export interface RetryWaitEvent extends EventBase {
+  type: 'retry_wait';
+  /** A few words: "rate limited (HTTP 429)". */
+  reason: string;
+  /** The whole failure, one line. */
+  detail: string;
+  wait_s: number;
+  /** When the next attempt starts, epoch seconds. */
+  until: number;
+  /** The attempt that comes next (2 for the first retry), of at most `attempts`. */
+  attempt: number;
+  attempts: number;
+}
+
+/** A running tool call reported progress (an MCP server's notifications/progress). */
+export interface ToolProgressEvent extends EventBase {
+  type: 'tool_progress';
+  call_id: string;
+  server: string;
+  progress: number;
+  total: number | null;
+  message: string;
+}
+
 export interface ToolCallEvent extends EventBase {
   type: 'tool_call';
   call_id: string;
@@ -278,6 +303,8 @@ export type Event =
   | TextDeltaEvent
   | ReasoningDeltaEvent
   | AnswerResetEvent
+  | RetryWaitEvent
+  | ToolProgressEvent
   | ToolCallEvent
   | ApprovalRequestedEvent
   | ApprovalResolvedEvent
@@ -637,6 +664,27 @@ function readEvent(data: unknown, what: string): WireEvent {
       return { type: data.type, message_id, text: f.str('text') };
     case 'answer_reset':
       return { type: 'answer_reset', message_id, reason: f.str('reason') };
+    case 'retry_wait':
+      return {
+        type: 'retry_wait',
+        message_id,
+        reason: f.str('reason'),
+        detail: f.str('detail'),
+        wait_s: f.num('wait_s'),
+        until: f.num('until'),
+        attempt: f.int('attempt'),
+        attempts: f.int('attempts')
+      };
+    case 'tool_progress':
+      return {
+        type: 'tool_progress',
+        message_id,
+        call_id: f.str('call_id'),
+        server: f.str('server'),
+        progress: f.num('progress'),
+        total: f.numOrNull('total'),
+        message: f.str('message')
+      };
     case 'tool_call':
     case 'approval_requested':
       return {

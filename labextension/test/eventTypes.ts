@@ -8,6 +8,8 @@ const ALL: Record<EventType, true> = {
   text_delta: true,
   reasoning_delta: true,
   answer_reset: true,
+  retry_wait: true,
+  tool_progress: true,
   tool_call: true,
   approval_requested: true,
   approval_resolved: true,

@@ -3,11 +3,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { Conversation } from '../src/conversation';
-import type { MessageStatus, Preview } from '../src/protocol';
+import type { Event, MessageStatus, Preview } from '../src/protocol';
 import { markdownHtml } from '../src/render/markdown';
 import { STYLE_ID, injectStyles } from '../src/render/styles';
 import { ConversationView } from '../src/render/view';
-import { clock, diffCounts, size, statusWord } from '../src/render/words';
+import { clock, diffCounts, progressLine, retryLine, size, statusWord } from '../src/render/words';
 import { E, RecordingActions, buttons, feed, running, texts } from './helpers';
 
 let actions: RecordingActions;
@@ -388,6 +388,61 @@ describe('the view', () => {
       'm1 failed: the provider is down: %collet /retry m1 sends it again'
     );
     expect(ending.querySelector('code')?.textContent).toBe('%collet /retry m1');
+  });
+
+  it('counts a waiting retry down and drops it when the reply goes on', () => {
+    const until = Date.now() / 1000 + 12.2;
+    const c = feed(new Conversation(), ...running('m1', 'hi'), {
+      type: 'retry_wait',
+      message_id: 'm1',
+      reason: 'rate limited (HTTP 429)',
+      detail: 'openai returned HTTP 429 Too Many Requests',
+      wait_s: 12.2,
+      until,
+      attempt: 2,
+      attempts: 4
+    });
+    const { view, root } = draw(c);
+    const line = one(root, '[data-message-id="m1"] .collet-retry');
+    expect(line.textContent).toBe('rate limited (HTTP 429), retrying in 13 s (attempt 2 of 4)');
+    expect(line.title).toContain('429 Too Many Requests');
+    const retry = c.message('m1')?.retry;
+    if (retry === null || retry === undefined) {
+      throw new Error('no retry');
+    }
+    expect(retryLine({ ...retry, until: 0 }, 1)).toBe(
+      'rate limited (HTTP 429), retrying now (attempt 2 of 4)'
+    );
+    feed(c, E.text('m1', 'Hello'));
+    view.update();
+    expect(root.querySelector('.collet-retry')).toBeNull();
+  });
+
+  it('shows a running tool its progress, and its result instead once it has one', () => {
+    const progress = (done: number, total: number | null, message = ''): Event => ({
+      type: 'tool_progress' as const,
+      message_id: 'm1',
+      call_id: 'c1',
+      server: 'everything',
+      progress: done,
+      total,
+      message
+    });
+    const c = feed(
+      new Conversation(),
+      ...running('m1'),
+      E.tool('m1', 'c1', 'mcp__everything__slow')
+    );
+    feed(c, progress(3, 10, 'indexing'));
+    const { view, root } = draw(c);
+    const line = one(root, '.collet-tool .collet-progress');
+    expect(line.textContent).toBe('3 of 10 · indexing');
+    expect(line.querySelector('progress')?.value).toBe(3);
+    expect(progressLine({ progress: 40, total: 100, message: '' })).toBe('40 %');
+    expect(progressLine({ progress: 7, total: null, message: 'step' })).toBe('7 · step');
+    feed(c, E.result('m1', 'c1', 'done', false, 'mcp__everything__slow'));
+    view.update();
+    expect(root.querySelector('.collet-progress')).toBeNull();
   });
 
   it('redraws only what changed', () => {

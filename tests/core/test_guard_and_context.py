@@ -14,8 +14,10 @@ from collet_nb.core.events import (
     EVENT_TYPES,
     MessageStateChanged,
     Notice,
+    RetryWaiting,
     StatusUpdate,
     TextDelta,
+    ToolProgress,
     event_from_dict,
 )
 from collet_nb.core.guard import Guard
@@ -144,11 +146,21 @@ def test_chat_messages_round_trip_through_their_dict_form():
 
 
 def test_every_event_type_round_trips_through_json_form():
-    assert len(EVENT_TYPES) == 18
+    assert len(EVENT_TYPES) == 20
     for ev in (
         TextDelta(message_id="m1", text="hi"),
         Notice(message_id="m1", text="server 'git' did not start", level="warning"),
         MessageStateChanged(message_id="m1", state="failed", error="x"),
+        ToolProgress(message_id="m1", call_id="c1", server="s", progress=2, total=3, message="m"),
+        RetryWaiting(
+            message_id="m1",
+            reason="rate limited (HTTP 429)",
+            detail="openai returned HTTP 429 Too Many Requests.",
+            wait_s=2.0,
+            until=1_700_000_002.0,
+            attempt=2,
+            attempts=5,
+        ),
         StatusUpdate(
             message_id="m1",
             iteration=1,

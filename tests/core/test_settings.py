@@ -35,7 +35,7 @@ def test_types_come_from_the_annotations():
     assert by_name["provider"].choices == ("openai", "anthropic", "demo")
     assert by_name["session_timeout"].shown == "24 h"
     assert by_name["context_budget"].shown == "128,000"
-    assert by_name["request_timeout"].shown == "120 s"
+    assert by_name["request_timeout"].shown == "30 s"
 
 
 def test_the_defaults_are_the_declared_ones():

@@ -2,8 +2,13 @@
 
 Run ``python tests/support/mcp_server.py stdio`` or ``... http PORT``. Options: ``--fail-start``
 (write to stderr, exit 2 before serving), ``--hang-start`` (never answer), ``--stderr TEXT``
-(write a line to stderr at start). The tools cover every path of the client: text, numbers, a
-read-only annotation, an image, an error result, a crash mid-call, a call that never returns.
+(write a line to stderr at start), ``--handshake-only`` (over HTTP: refuse ``server/discover``,
+so clients fall back to the 2025-11-25 handshake, with a stateful session a restart loses). The
+tools cover every path of the client: text, numbers, a read-only annotation, an image, an error
+result, a crash mid-call, a call that never returns. With ``--extras`` four more (kept out by
+default: more than ten tools would put them all behind ``tool_search`` in the sessions that use
+this server): one that adds a tool at runtime (and says so), one that logs, one that reports
+progress, one that asks for the client's roots.
 """
 
 from __future__ import annotations
@@ -12,12 +17,29 @@ import argparse
 import os
 import sys
 import threading
+import warnings
+from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, Image, MCPServer
+import anyio
+from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from mcp_types import METHOD_NOT_FOUND, ListRootsResult, ToolAnnotations
 
-server = MCPServer("collet-test", log_level="WARNING")
+# ctx.log and session.send_tool_list_changed are deprecated at 2026-07-28, but still how
+# handshake-era (2025-11-25) clients are told.
+warnings.simplefilter("ignore", MCPDeprecationWarning)
+
+HANDSHAKE_ONLY: set[str] = set()  # holds "yes" with --handshake-only
+
+
+async def _handshake_only(ctx: Any, call_next: Any) -> Any:
+    if HANDSHAKE_ONLY and ctx.method == "server/discover":
+        raise MCPError(code=METHOD_NOT_FOUND, message="Method not found")
+    return await call_next(ctx)
+
+
+server = MCPServer("collet-test", log_level="WARNING", middleware=[_handshake_only])
 
 # A 1×1 transparent PNG.
 PNG = bytes.fromhex(
@@ -84,6 +106,45 @@ async def hang() -> str:
     return "unreachable"
 
 
+async def grow(name: str, text: str, ctx: Context) -> str:
+    def added() -> str:
+        return text
+
+    """Add a tool named `name` that answers `text`, and tell the client."""
+    server.add_tool(added, name=name, description=f"A tool added at runtime: answers {text!r}.")
+    if (ctx.protocol_version or "") >= "2026-07-28":
+        await ctx.notify_tools_changed()  # to subscriptions/listen streams
+    else:
+        await ctx.session.send_tool_list_changed()
+    return f"added {name}"
+
+
+async def chatter(level: str, text: str, ctx: Context) -> str:
+    """Send a log notification at `level` with `text`."""
+    await ctx.log(level, text, logger_name="chatter")  # type: ignore[arg-type]
+    return f"logged at {level}"
+
+
+async def slow(steps: int, delay: float, ctx: Context) -> str:
+    """Report progress `steps` times, `delay` seconds apart."""
+    for step in range(1, steps + 1):
+        await anyio.sleep(delay)
+        await ctx.report_progress(step, steps, f"step {step} of {steps}")
+    return f"done {steps}"
+
+
+def _ask_roots() -> ListRoots:
+    return ListRoots()
+
+
+def roots(found: Annotated[ListRootsResult, Resolve(_ask_roots)]) -> str:
+    """Tell the client's roots, one URI a line."""
+    return "\n".join(str(root.uri) for root in found.roots) or "(no roots)"
+
+
+EXTRAS = (grow, chatter, slow, roots)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("transport", choices=["stdio", "http"])
@@ -91,7 +152,14 @@ def main() -> None:
     parser.add_argument("--fail-start", action="store_true")
     parser.add_argument("--hang-start", action="store_true")
     parser.add_argument("--stderr", default="")
+    parser.add_argument("--handshake-only", action="store_true")
+    parser.add_argument("--extras", action="store_true")
     args = parser.parse_args()
+    if args.extras:
+        for tool in EXTRAS:
+            server.add_tool(tool)
+    if args.handshake_only:
+        HANDSHAKE_ONLY.add("yes")
     if args.stderr:
         sys.stderr.write(args.stderr + "\n")
         sys.stderr.flush()

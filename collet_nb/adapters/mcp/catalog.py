@@ -31,22 +31,27 @@ class McpTool:
         description: what it does, for the model.
         input_schema: its JSON schema.
         read_only: whether the server annotated it ``readOnlyHint: true``.
+        needs_task: whether its ``execution.taskSupport`` is ``required``: it only runs as an
+            MCP task, which this client does not support, so it is not offered.
     """
 
     name: str
     description: str = ""
     input_schema: Mapping[str, Any] = field(default_factory=dict)
     read_only: bool = False
+    needs_task: bool = False
 
     @classmethod
     def from_listing(cls, tool: Any) -> McpTool:
         """Read an ``mcp.types.Tool``."""
         annotations = getattr(tool, "annotations", None)
+        execution = getattr(tool, "execution", None)
         return cls(
             name=tool.name,
             description=tool.description or getattr(tool, "title", None) or "",
             input_schema=dict(tool.input_schema or {}),
             read_only=bool(annotations is not None and annotations.read_only_hint is True),
+            needs_task=getattr(execution, "task_support", None) == "required",
         )
 
 
@@ -70,7 +75,7 @@ def _parameters(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Catalog:
-    """The tools of every server, by model-facing name."""
+    """The tools of every server, by model-facing name (those that need tasks left out)."""
 
     def __init__(self, tools: Mapping[str, Iterable[McpTool]]) -> None:
         """Build the catalog from each server's listed tools (in the servers' order)."""
@@ -78,6 +83,8 @@ class Catalog:
         specs: list[ToolSpec] = []
         for server, listed in tools.items():
             for tool in listed:
+                if tool.needs_task:
+                    continue  # it would always fail here: /mcp list says why it is missing
                 name = qualified_name(server, tool.name)
                 if name in self._entries:
                     logger.warning(

@@ -3,13 +3,17 @@
 Servers start when a turn first needs them (``prepare``), concurrently, and then stay up; one
 that died is started again on the next ``prepare`` or call. Every failure reaches the model as
 an ``is_error`` result and ``describe()``; only cancellation propagates.
+
+What the servers say on their own reaches the listeners (``listen``) as events: a ``Notice``
+(a log warning, a renewed HTTP session) and ``ToolProgress`` for a running call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,10 @@ from collet_nb.adapters.mcp.content import render_result
 from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions, describe_error
 from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
+from collet_nb.adapters.tools.scope import scope_root
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.events import Event, Notice, ToolProgress
+from collet_nb.core.kinds import WorkspaceScope
 from collet_nb.core.mcp_config import McpServerConfig
 from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ConfigError, McpServerError
@@ -26,6 +33,7 @@ from collet_nb.errors import ConfigError, McpServerError
 logger = logging.getLogger(__name__)
 
 _NAMES_SHOWN = 20
+PROGRESS_INTERVAL = 0.2  # seconds between two progress events of one call (≤ 5 a second)
 
 
 class McpManager(ToolSource):
@@ -41,6 +49,7 @@ class McpManager(ToolSource):
         log_dir: Path,
         processes: ProcessRegistry | None = None,
         project_dir: Path | None = None,
+        scope: Callable[[], WorkspaceScope] | None = None,
         start_timeout: float = 30.0,
         call_timeout: float = 120.0,
         close_timeout: float = 10.0,
@@ -57,6 +66,8 @@ class McpManager(ToolSource):
                 kernel's, so that every kind of kernel end kills them); a new one if None.
             project_dir: the default, and the base of a relative, ``cwd`` of stdio servers
                 (the current directory if None).
+            scope: the session's workspace scope now; its folder is the client's root
+                (the project directory if None).
             start_timeout: seconds a server has from spawn (or connect) to listing its tools.
             call_timeout: seconds a tool call may take before it is cancelled.
             close_timeout: seconds a server has to stop before its group is killed.
@@ -72,9 +83,14 @@ class McpManager(ToolSource):
             if value <= 0:
                 raise ValueError(f"{label} must be positive, not {value}")
         self.processes = processes if processes is not None else ProcessRegistry()
+        project = Path(project_dir) if project_dir is not None else Path.cwd()
+        self._scope = scope if scope is not None else (lambda: WorkspaceScope.PROJECT)
+        self._project = project
+        self._listeners: list[Callable[[Event], None]] = []
+        self._message_id = ""
         options = ServerOptions(
             log_dir=Path(log_dir),
-            project_dir=Path(project_dir) if project_dir is not None else Path.cwd(),
+            project_dir=project,
             processes=self.processes,
             start_timeout=start_timeout,
             call_timeout=call_timeout,
@@ -82,8 +98,11 @@ class McpManager(ToolSource):
             kill_grace=kill_grace,
             retry_delay=retry_delay,
             output_chars=output_chars,
+            roots=self.roots,
+            notice=self._notice,
         )
         self._options = options
+        self._roots_told: tuple[Path, ...] | None = None
         self._servers = {name: ManagedServer(cfg, options) for name, cfg in servers.items()}
         self._catalog = Catalog({})
         self._listed: tuple[tuple[McpTool, ...], ...] = ()
@@ -93,6 +112,20 @@ class McpManager(ToolSource):
     def closed(self) -> bool:
         """Whether ``aclose`` was called (no server starts again)."""
         return self._closing is not None
+
+    def listen(self, listener: Callable[[Event], None]) -> None:
+        """Have ``listener`` told what the servers say on their own (``Notice``,
+        ``ToolProgress``), on the manager's loop; a listener that raises is logged."""
+        self._listeners.append(listener)
+
+    def begin_turn(self, message_id: str) -> None:
+        """Events from now on belong to ``message_id`` (until the next turn begins)."""
+        self._message_id = message_id
+
+    def roots(self) -> tuple[Path, ...]:
+        """The client's roots: the folder of the session's workspace scope (``/`` for full)."""
+        root = scope_root(self._project, self._scope())
+        return (root if root is not None else Path("/"),)
 
     def specs(self) -> Sequence[ToolSpec]:
         """The tools of every server, from their last listing (none before ``prepare``)."""
@@ -119,7 +152,8 @@ class McpManager(ToolSource):
                 if server.state is ServerState.FAILED and not server.due():
                     raise McpServerError(server.last_error or "failed", server=server_name)
                 await server.start()
-            result = await server.call_tool(tool.name, dict(arguments))
+            progress = _ProgressRelay(self._emit, self._message_id, call.id, server_name)
+            result = await server.call_tool(tool.name, dict(arguments), on_progress=progress)
             text, is_error = render_result(result, cap=self._options.output_chars)
         except McpServerError as exc:
             return _error(call, str(exc))
@@ -140,6 +174,7 @@ class McpManager(ToolSource):
         """
         if self.closed:
             return ()
+        self._tell_roots()
         due = [server for server in self._servers.values() if server.due()]
         if not due:
             return ()
@@ -206,6 +241,25 @@ class McpManager(ToolSource):
             if isinstance(outcome, BaseException):
                 logger.error("stopping MCP server %r failed", server.name, exc_info=outcome)
 
+    def _tell_roots(self) -> None:
+        """Tell the running servers when the roots changed since the last turn (``/workspace``)."""
+        roots = self.roots()
+        if self._roots_told is not None and roots != self._roots_told:
+            for server in self._servers.values():
+                server.roots_changed()
+        self._roots_told = roots
+
+    def _notice(self, text: str, level: str) -> None:
+        logger.info("%s", text)
+        self._emit(Notice(message_id=self._message_id, text=text, level=level))
+
+    def _emit(self, event: Event) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a view's failure must not end a server's session
+                logger.exception("an MCP event listener failed on %s", event.type)
+
     def _tools(self) -> Catalog:
         # Rebuilt only when a server's listing changed (a start replaces its tuple).
         listed = tuple(server.tools for server in self._servers.values())
@@ -215,6 +269,37 @@ class McpManager(ToolSource):
             self._catalog = Catalog({s.name: s.tools for s in self._servers.values()})
             self._listed = listed
         return self._catalog
+
+
+class _ProgressRelay:
+    """A call's progress notifications as ``ToolProgress`` events, at most one per
+    ``PROGRESS_INTERVAL`` (the last one, which says the call is done, always goes)."""
+
+    def __init__(
+        self, emit: Callable[[Event], None], message_id: str, call_id: str, server: str
+    ) -> None:
+        self._emit = emit
+        self._message_id = message_id
+        self._call_id = call_id
+        self._server = server
+        self._last = -float("inf")
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        now = time.monotonic()
+        done = total is not None and progress >= total
+        if now - self._last < PROGRESS_INTERVAL and not done:
+            return
+        self._last = now
+        self._emit(
+            ToolProgress(
+                message_id=self._message_id,
+                call_id=self._call_id,
+                server=self._server,
+                progress=progress,
+                total=total,
+                message=message or "",
+            )
+        )
 
 
 def _error(call: ToolCall, message: str) -> ToolResult:

@@ -3,6 +3,12 @@ calls, notices death, and exits the client again (anyio cancel scopes must exit 
 
 Callers never touch the SDK session: a call is a request the owner's task group runs, answered
 through a future, so cancelling a caller cancels its call and nothing else.
+
+What the server says on its own is followed too: ``tools/list_changed`` lists its tools again
+(on a 2026-07-28 connection through a ``subscriptions/listen`` stream), log notifications go
+to its log file (warnings and worse to the user as a notice), progress goes to the call that
+asked for it, ``roots/list`` is answered with the session's workspace folder, and an HTTP
+session the server forgot (it restarted) is replaced once by a new one.
 """
 
 from __future__ import annotations
@@ -10,16 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import math
 import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import anyio
 
@@ -39,6 +47,22 @@ _LIST_PAGES = 100  # a server whose tools/list never ends cannot hang a start
 _CONNECTION_CLOSED = -32000  # mcp_types.CONNECTION_CLOSED, without importing mcp here
 # The SDK (≈0.5 s) and jsonschema (≈0.8 s, which the SDK imports at the first tool result).
 _SDK_MODULES = ("mcp", "mcp.client.stdio", "mcp.client.streamable_http", "httpx2", "jsonschema")
+# Log notifications asked for (2026-07-28 servers send none unless asked; older ones send all).
+_LOG_LEVEL: Final = "info"
+_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+_NOTICE_FROM = _LOG_LEVELS.index("warning")
+_NOTICE_CHARS = 500
+_FIRST_MODERN = "2026-07-28"  # protocol versions are dates: later ones compare greater
+
+ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+def _no_roots() -> tuple[Path, ...]:
+    return ()
+
+
+def _no_notice(text: str, level: str) -> None:
+    """Drop it (a manager nobody listens to)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +80,9 @@ class ServerOptions:
         retry_delay: seconds before a server that failed to start is tried again by
             ``prepare`` (a server that died while running is restarted at once).
         output_chars: characters of a tool result kept.
+        roots: the folders the client offers as its roots (the session's workspace scope),
+            asked each time a server lists them.
+        notice: tells the user something (``text``, ``level``: ``info`` or ``warning``).
     """
 
     log_dir: Path
@@ -67,6 +94,8 @@ class ServerOptions:
     kill_grace: float = 2.0
     retry_delay: float = 60.0
     output_chars: int = 30_000
+    roots: Callable[[], tuple[Path, ...]] = _no_roots
+    notice: Callable[[str, str], None] = _no_notice
 
 
 @dataclass(kw_only=True, eq=False)
@@ -76,6 +105,7 @@ class _Request:
     tool: str
     arguments: dict[str, Any]
     future: asyncio.Future[Any]
+    on_progress: ProgressCallback | None = None
     scope: anyio.CancelScope | None = field(default=None)
 
     def resolve(self, value: Any) -> None:
@@ -105,7 +135,9 @@ class ManagedServer:
         self.last_error: str | None = None
         self.pid: int | None = None
         stdio = config.transport is McpTransport.STDIO
-        self.log = StderrLog(options.log_dir / f"mcp-{config.name}.log") if stdio else None
+        log = StderrLog(options.log_dir / f"mcp-{config.name}.log")
+        self.log = log if stdio else None  # stderr: stdio servers only
+        self.notes = log  # where log notifications go, whatever the transport
         self._owner: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()
@@ -115,6 +147,12 @@ class ManagedServer:
         self._pending: set[_Request] = set()
         self._start_failed = False
         self._failed_at = -math.inf
+        self._session_lost = False  # the HTTP server answered our session id as unknown
+        self._sessions = 0  # how many sessions were started (a renewal starts one)
+        self._renewing = asyncio.Lock()
+        self._stale = False  # tools/list_changed came before the session could act on it
+        self._relisting = False
+        self._relist_again = False
 
     @property
     def name(self) -> str:
@@ -134,10 +172,16 @@ class ManagedServer:
             transport=self.config.transport.value,
             source=self.config.source,
             target=self.config.display,
-            tools=len(self.tools),
+            tools=sum(not tool.needs_task for tool in self.tools),
             pid=self.pid,
             last_error=self.last_error,
-            log_path=str(self.log.path) if self.log is not None else None,
+            log_path=str(self.notes.path),
+            not_offered=tuple(
+                f"{tool.name}: not offered: it runs only as an MCP task (taskSupport: "
+                "required), which collet_nb does not support"
+                for tool in self.tools
+                if tool.needs_task
+            ),
         )
 
     def due(self) -> bool:
@@ -202,12 +246,59 @@ class ManagedServer:
         if not task.cancelled() and task.exception() is not None:
             logger.error("owner task of MCP server %r failed", self.name, exc_info=task.exception())
 
-    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
+    async def call_tool(
+        self, tool: str, arguments: dict[str, Any], *, on_progress: ProgressCallback | None = None
+    ) -> Any:
         """Call ``tool`` and return the SDK's ``CallToolResult``.
+
+        When the HTTP server has forgotten the session (it restarted), a new session is
+        started, the user told once, and the call sent again, once.
+
+        Args:
+            tool: its name on the server.
+            arguments: its arguments.
+            on_progress: given each progress notification of the call (a progress token is
+                sent with it).
 
         Raises:
             McpServerError: when the server is not running, dies, errs or times out.
         """
+        sessions = self._sessions
+        try:
+            return await self._call(tool, arguments, on_progress)
+        except _SessionLost:
+            await self._renew(sessions)
+        try:
+            return await self._call(tool, arguments, on_progress)
+        except _SessionLost:
+            raise self._error(
+                f"forgot its session again at once, in the call to {tool!r}. "
+                f"{self._restart_advice()}"
+            ) from None
+
+    async def _renew(self, sessions: int) -> None:
+        """Replace the session the server forgot with a new one (once, whoever asks)."""
+        async with self._renewing:
+            if self._sessions != sessions and self.state is ServerState.RUNNING:
+                return  # another call renewed it meanwhile
+            logger.info("MCP server %r forgot its HTTP session: starting a new one", self.name)
+            await self.stop()
+            await self.start()
+            self.options.notice(
+                f"MCP server {self.name!r} had forgotten this session (it restarted?): a new "
+                "session was started and the call sent again",
+                "info",
+            )
+
+    def roots_changed(self) -> None:
+        """Tell the server the roots changed (handshake-era servers; later ones ask anew)."""
+        tg, client = self._tg, self._client
+        if tg is not None and client is not None and not _modern(client):
+            tg.start_soon(self._send_roots_changed, client)
+
+    async def _call(
+        self, tool: str, arguments: dict[str, Any], on_progress: ProgressCallback | None
+    ) -> Any:
         tg, client = self._tg, self._client
         if self.state is not ServerState.RUNNING or tg is None:
             raise McpServerError(
@@ -215,7 +306,10 @@ class ManagedServer:
                 server=self.name,
             )
         request = _Request(
-            tool=tool, arguments=arguments, future=asyncio.get_running_loop().create_future()
+            tool=tool,
+            arguments=arguments,
+            future=asyncio.get_running_loop().create_future(),
+            on_progress=on_progress,
         )
         self._pending.add(request)
         tg.start_soon(self._serve_call, client, request)
@@ -283,11 +377,16 @@ class ManagedServer:
                     return  # stopped while listing: never report it running
                 async with anyio.create_task_group() as tg:
                     self._tg, self._client = tg, client
+                    self._sessions += 1
                     self.lifecycle.move(ServerState.RUNNING)
                     self.last_error = None
                     ready.set_result(None)
                     if self.pid is not None:
                         tg.start_soon(self._watch, self.pid)
+                    if self._stale:
+                        tg.start_soon(self._relist, client)
+                    if _modern(client) and _announces_tools(client):
+                        tg.start_soon(self._listen, client)
                     await self._stop.wait()
                     tg.cancel_scope.cancel()
         if not ready.done():
@@ -298,8 +397,11 @@ class ManagedServer:
         from mcp import Client
 
         config = self.config
+        self._session_lost = self._stale = False
         if config.transport is McpTransport.HTTP:
-            transport = http_transport(config.url, config.headers)
+            transport = http_transport(
+                config.url, config.headers, on_session_lost=self._lose_session
+            )
         else:
             assert self.log is not None
             errlog = self.log.open(config.display)
@@ -313,11 +415,105 @@ class ManagedServer:
                 on_pid=self._seen_pid,
                 kill_grace=self.options.kill_grace,
             )
-        async with Client(transport) as client:
+        async with Client(
+            transport,
+            message_handler=self._on_message,
+            logging_callback=self._on_log,
+            list_roots_callback=self._on_roots,
+            log_level=_LOG_LEVEL,
+        ) as client:
             yield client
 
     def _seen_pid(self, pid: int) -> None:
         self.pid = pid
+
+    def _lose_session(self) -> None:
+        self._session_lost = True
+
+    # --- what the server says on its own ------------------------------------------------------
+
+    async def _on_message(self, message: Any) -> None:
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            tg, client = self._tg, self._client
+            if tg is None or client is None:
+                self._stale = True  # still starting: listed again once running
+            else:
+                tg.start_soon(self._relist, client)
+
+    async def _relist(self, client: Any) -> None:
+        """List the tools again (one listing at a time; changes meanwhile list once more)."""
+        if self._relisting:
+            self._relist_again = True
+            return
+        self._relisting = True
+        tools: tuple[McpTool, ...] | None = None
+        try:
+            with anyio.move_on_after(self.options.start_timeout):
+                while True:
+                    self._relist_again = False
+                    tools = await _list_tools(client)
+                    if not self._relist_again:
+                        break
+        except Exception as exc:
+            # The old listing stays; the session goes on.
+            logger.warning("MCP server %r: listing its tools again failed: %s", self.name, exc)
+            return
+        finally:
+            self._relisting = self._stale = False
+        if tools is None:
+            logger.warning("MCP server %r: listing its tools again timed out", self.name)
+            return
+        before, after = {t.name for t in self.tools}, {t.name for t in tools}
+        self.tools = tools
+        logger.info(
+            "MCP server %r changed its tools: added %s, removed %s",
+            self.name, sorted(after - before) or "none", sorted(before - after) or "none",
+        )  # fmt: skip
+
+    async def _listen(self, client: Any) -> None:
+        """Hold a 2026-07-28 ``subscriptions/listen`` stream, without which no list change
+        is sent; each event also reaches ``_on_message``, which lists the tools again."""
+        try:
+            async with client.listen(tools_list_changed=True) as events:
+                await self._relist(client)  # a change before the stream was open is not replayed
+                async for _event in events:
+                    pass
+        except Exception as exc:
+            logger.info("MCP server %r: no tool-change stream: %s", self.name, describe_error(exc))
+
+    async def _on_log(self, params: Any) -> None:
+        level = str(params.level)
+        data = params.data
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+        where = f"{params.logger}: " if params.logger else ""
+        self.notes.note(self.config.redact(f"notifications/message [{level}] {where}{text}"))
+        rank = _LOG_LEVELS.index(level) if level in _LOG_LEVELS else 0
+        if rank >= _NOTICE_FROM:
+            shown = text if len(text) <= _NOTICE_CHARS else text[:_NOTICE_CHARS] + "…"
+            self.options.notice(
+                self.config.redact(
+                    f"MCP server {self.name!r} logged {level}: {where}{shown} "
+                    f"(its log: {self.notes.path})"
+                ),
+                "warning",
+            )
+
+    async def _on_roots(self, context: Any) -> Any:
+        import mcp_types
+
+        roots = [
+            mcp_types.Root(uri=path.as_uri(), name=path.name or str(path))  # type: ignore[arg-type]
+            for path in self.options.roots()
+        ]
+        return mcp_types.ListRootsResult(roots=roots)
+
+    async def _send_roots_changed(self, client: Any) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # deprecated at 2026-07-28, current before
+                await client.send_roots_list_changed()
+        except Exception as exc:
+            logger.info("MCP server %r: roots/list_changed not sent: %s", self.name, exc)
 
     async def _watch(self, pid: int) -> None:
         # The SDK owns the process object: its exit can only be polled for.
@@ -335,9 +531,14 @@ class ManagedServer:
                 return
             with anyio.move_on_after(self.options.call_timeout) as timer:
                 try:
-                    result = await client.call_tool(request.tool, request.arguments)
+                    result = await client.call_tool(
+                        request.tool, request.arguments, progress_callback=request.on_progress
+                    )
                 except MCPError as exc:
-                    request.fail(self._call_error(request.tool, exc))
+                    if self._session_lost:
+                        request.fail(_SessionLost(str(exc)))
+                    else:
+                        request.fail(self._call_error(request.tool, exc))
                 except Exception as exc:
                     # The call's boundary: the caller gets an error, the session goes on.
                     # Logged redacted: the exception text may carry a header value or a token.
@@ -445,6 +646,10 @@ class ManagedServer:
         return self.config.redact(". ".join(parts) + ".")
 
 
+class _SessionLost(Exception):
+    """The HTTP server answered the call's session id as unknown."""
+
+
 class _StartAborted(Exception):
     """The start's deadline passed, or a stop came first."""
 
@@ -489,11 +694,23 @@ def _import_each() -> None:
         importlib.import_module(name)
 
 
+def _modern(client: Any) -> bool:
+    """Whether the connection speaks 2026-07-28 or later (no client notifications, listen
+    streams for list changes)."""
+    return str(client.protocol_version) >= _FIRST_MODERN
+
+
+def _announces_tools(client: Any) -> bool:
+    tools = client.server_capabilities.tools
+    return tools is not None and bool(tools.list_changed)
+
+
 async def _list_tools(client: Any) -> tuple[McpTool, ...]:
     tools: list[McpTool] = []
     cursor: str | None = None
     for _ in range(_LIST_PAGES):
-        page = await client.list_tools(cursor=cursor)
+        # Past the SDK's response cache: a listing is asked for when it may have changed.
+        page = await client.list_tools(cursor=cursor, cache_mode="refresh")
         tools.extend(McpTool.from_listing(tool) for tool in page.tools)
         cursor = page.next_cursor
         if cursor is None:

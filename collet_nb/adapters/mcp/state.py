@@ -75,10 +75,13 @@ class ServerStatus:
         transport: ``stdio`` or ``http``.
         source: the mcp.json it came from.
         target: the command line or URL as the file writes it (no secrets).
-        tools: how many tools it offers (from its last listing).
+        tools: how many tools it offers (from its last listing; those that need tasks not
+            counted).
         pid: the process (and process-group) id of a running stdio server.
         last_error: why it failed last, with its last stderr lines and what to do.
-        log_path: the file a stdio server's stderr goes to.
+        log_path: the file a stdio server's stderr and a server's log notifications go to.
+        not_offered: tools it lists that are not offered to the model, with why (a tool whose
+            ``execution.taskSupport`` is ``required``: MCP tasks are not supported).
     """
 
     name: str
@@ -90,3 +93,4 @@ class ServerStatus:
     pid: int | None = None
     last_error: str | None = None
     log_path: str | None = None
+    not_offered: tuple[str, ...] = ()

@@ -1,5 +1,6 @@
 """The file a stdio server's stderr goes to (never the kernel's, which would land in a cell),
-and the last lines of the current run for error messages.
+and the last lines of the current run for error messages; a server's log notifications are
+appended to it too (an HTTP server's file holds only those).
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ class StderrLog:
         self._start = log.tell()
         self._file = log
         return log
+
+    def note(self, line: str) -> None:
+        """Append one line of ours (a log notification), stamped; never raises."""
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n"
+        try:
+            if self._file is not None:
+                self._file.write(stamped)
+                self._file.flush()
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8", errors="replace") as log:
+                log.write(stamped)
+        except (OSError, ValueError):  # a full disk or a closed file must not end the session
+            pass
 
     def close(self) -> None:
         """Close our handle (the server holds its own copy of the descriptor)."""

@@ -10,6 +10,7 @@ sequence (close stdin, wait, SIGTERM, SIGKILL), any process left in it is killed
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -32,6 +33,9 @@ _PID_POLL = 0.005
 # What the SDK connects with before a stream carries a response (it holds streams open long).
 _HTTP_CONNECT = 30.0
 _HTTP_READ = 300.0
+_SESSION_HEADER = "mcp-session-id"
+_LOST_SESSION = re.compile(rb"no valid session|session not found|invalid session", re.IGNORECASE)
+_BODY_BYTES = 4096
 
 
 def resolve_command(config: McpServerConfig, cwd: Path) -> str:
@@ -142,15 +146,42 @@ async def _end_group(pgid: int, grace: float) -> None:
     await anyio.to_thread.run_sync(partial(group.kill_all, grace=grace))
 
 
+def names_lost_session(status: int, body: bytes) -> bool:
+    """Whether an answer to a request that carried a session id says the session is gone.
+
+    The spec's answer is 404; servers built on the TypeScript SDK send 400 with
+    ``No valid session ID provided`` (their transport map lost it on restart).
+    """
+    if status == 404:
+        return True
+    return status == 400 and _LOST_SESSION.search(body[:_BODY_BYTES]) is not None
+
+
 @asynccontextmanager
-async def http_transport(url: str, headers: Mapping[str, str]) -> AsyncIterator[Any]:
-    """Yield the SDK's streams to a Streamable HTTP endpoint, ``headers`` on every request."""
+async def http_transport(
+    url: str, headers: Mapping[str, str], *, on_session_lost: Callable[[], None] | None = None
+) -> AsyncIterator[Any]:
+    """Yield the SDK's streams to a Streamable HTTP endpoint, ``headers`` on every request.
+
+    ``on_session_lost`` is called when the server answers our session id as unknown (the SDK
+    turns that answer into a generic JSON-RPC error, without the status).
+    """
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
+    async def watch(response: Any) -> None:
+        if on_session_lost is None or _SESSION_HEADER not in response.request.headers:
+            return
+        if response.status_code not in (400, 404):
+            return
+        body = await response.aread() if response.status_code == 400 else b""
+        if names_lost_session(response.status_code, body):
+            on_session_lost()
+
     timeout = httpx2.Timeout(_HTTP_CONNECT, read=_HTTP_READ)
+    hooks = {"response": [watch]}
     async with (
-        httpx2.AsyncClient(headers=dict(headers), timeout=timeout) as http,
+        httpx2.AsyncClient(headers=dict(headers), timeout=timeout, event_hooks=hooks) as http,
         streamable_http_client(url, http_client=http) as streams,
     ):
         yield streams

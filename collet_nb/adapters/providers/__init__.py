@@ -1,5 +1,5 @@
 """LLM providers over HTTP: OpenAI-compatible chat completions and Anthropic Messages.
-Importing this package loads neither httpx2 nor stamina; a provider loads them when built."""
+Importing this package does not load httpx2; a provider loads it when built."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from collet_nb.adapters.providers.sse import SSEEvent
+from collet_nb.adapters.providers.wire import SSEEvent
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec, Usage
 from collet_nb.core.ports import (
     ModelRequest,
@@ -177,9 +177,10 @@ def stream_error(provider: str, error: object) -> ProviderStreamError:
     if isinstance(error, Mapping):
         kind = str(error.get("type") or "")
         message = error.get("message") or kind or "unknown error"
+    said = str(message).strip().rstrip(" .;,:")
     return ProviderStreamError(
-        f"{provider} reported an error in the middle of the reply: {message}"
-        + (f" ({kind})" if kind else ""),
+        f"{provider} reported an error in the middle of the reply: {said}"
+        + (f" ({kind})" if kind and kind != said else ""),
         provider=provider,
         retryable=kind in _RETRYABLE_ERRORS,
     )

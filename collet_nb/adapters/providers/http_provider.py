@@ -1,20 +1,41 @@
 """The HTTP side every wire protocol shares: one client, status checks before reading, SSE
-decoding, retries with backoff (stamina), and a visible restart when a shown reply is retried."""
+decoding, and a bounded, visible retry loop (a ``RetryChunk`` before each wait, a
+``RestartChunk`` when a shown reply is retried)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+import random
+import socket
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from collet_nb.adapters.providers.failure import http_error, key_redactor
-from collet_nb.adapters.providers.sse import SSEDecoder
+from collet_nb.adapters.providers.failure import (
+    AttemptFailed,
+    Failure,
+    clause,
+    http_failure,
+    key_redactor,
+    sentences,
+    summarize_body,
+)
+from collet_nb.adapters.providers.sse import MAX_EVENT_BYTES, SSEDecoder
 from collet_nb.adapters.providers.wire import StreamDecoder, Wire
-from collet_nb.core.ports import ModelRequest, ProviderChunk, RestartChunk, UsageChunk
-from collet_nb.errors import ConfigError, ProviderError, ProviderHTTPError, ProviderStreamError
+from collet_nb.core.ports import (
+    ModelRequest,
+    ProviderChunk,
+    RestartChunk,
+    RetryChunk,
+    UsageChunk,
+)
+from collet_nb.errors import ConfigError, ProviderError, ProviderStreamError
 
 if TYPE_CHECKING:
     import ssl
@@ -24,6 +45,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "collet_nb/0.1"
+ERROR_BODY_BYTES = 64 * 1024  # the most of an error body read (an HTML page can be huge)
 
 
 @lru_cache(maxsize=2)
@@ -50,10 +72,72 @@ def normalize_base_url(base_url: str) -> str:
     return url
 
 
+def backoff(retry: int, *, initial: float, maximum: float, jitter: float) -> float:
+    """The wait before retry number ``retry`` (1 for the first): stamina's formula, which this
+    module used before its loop became explicit — ``initial`` doubled each retry, plus up to
+    ``jitter`` random seconds, capped at ``maximum``."""
+    spread = random.uniform(0, jitter) if jitter else 0.0
+    try:
+        return min(maximum, initial * 2.0 ** (retry - 1) + spread)
+    except OverflowError:
+        return maximum
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words: the OS error under httpx2's wrapping."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        error = stack.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return "host not found"
+        if isinstance(error, ConnectionRefusedError) or (
+            isinstance(error, OSError) and error.errno == errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        if isinstance(error, BaseExceptionGroup):
+            stack.extend(error.exceptions)
+        stack.extend(e for e in (error.__cause__, error.__context__) if e is not None)
+    return ""
+
+
+class ProviderOptions(TypedDict, total=False):
+    """``HttpProvider``'s keyword arguments besides the wire, base URL and model (what
+    ``make_provider`` passes on)."""
+
+    api_key: str | None
+    connect_timeout: float
+    idle_timeout: float
+    retry_budget: float
+    max_retries: int
+    connect_retries: int
+    retry_wait_initial: float
+    retry_wait_max: float
+    retry_wait_jitter: float
+    max_event_bytes: int | None
+    trust_env: bool
+    extra_headers: Mapping[str, str] | None
+
+
 class HttpProvider:
     """A model behind an HTTP API, speaking ``wire``; implements the ``Provider`` port.
 
     Holds one ``httpx2.AsyncClient``: close it with :meth:`aclose` (or ``async with``).
+
+    Retries: a retryable failure (connection, 408/409/429/5xx, a stall, a broken stream, a
+    retryable error event) is tried again after a wait: the ``Retry-After`` the server asked
+    for, else an exponential backoff with jitter. No retry starts whose wait would end past
+    ``retry_budget`` seconds since the request started (or since it last received something,
+    for a long reply cut late); so one request fails within about ``retry_budget`` plus the
+    timeouts of its last attempt. A server that cannot be reached at all gets
+    ``connect_retries`` quick retries only.
 
     Args:
         wire: the protocol (see ``OpenAIWire``, ``AnthropicWire``).
@@ -61,12 +145,16 @@ class HttpProvider:
         api_key: sent only in the protocol's auth header; never shown.
         model: used when a request names no model.
         connect_timeout: seconds to establish a connection.
-        read_timeout: longest silence allowed while waiting for the reply or between chunks.
-        max_attempts: tries per request, the first included.
+        idle_timeout: the longest silence allowed while waiting for the reply's first byte
+            or between two reads of it (``COLLET_REQUEST_TIMEOUT``).
+        retry_budget: seconds one request may spend failing and waiting before it gives up
+            (``COLLET_RETRY_BUDGET``).
+        max_retries: retries per request after the first attempt (``COLLET_MAX_RETRIES``).
+        connect_retries: retries when the server cannot be reached (refused, unknown host).
         retry_wait_initial: first backoff, in seconds; it doubles each retry.
         retry_wait_max: cap on one backoff.
         retry_wait_jitter: up to this many random seconds added to each backoff.
-        retry_after_max: the longest ``Retry-After`` honoured; a longer one fails at once.
+        max_event_bytes: the largest SSE event accepted (``None``: no cap).
         trust_env: honour proxy and certificate environment variables.
         extra_headers: more headers for every request (e.g. OpenRouter's ``HTTP-Referer``).
     """
@@ -79,35 +167,49 @@ class HttpProvider:
         api_key: str | None = None,
         model: str = "",
         connect_timeout: float = 10.0,
-        read_timeout: float = 300.0,
-        max_attempts: int = 8,
+        idle_timeout: float = 30.0,
+        retry_budget: float = 30.0,
+        max_retries: int = 4,
+        connect_retries: int = 1,
         retry_wait_initial: float = 0.5,
-        retry_wait_max: float = 30.0,
+        retry_wait_max: float = 10.0,
         retry_wait_jitter: float = 1.0,
-        retry_after_max: float = 60.0,
+        max_event_bytes: int | None = MAX_EVENT_BYTES,
         trust_env: bool = True,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         import httpx2
 
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1", key="max_attempts")
+        if max_retries < 0 or connect_retries < 0:
+            raise ConfigError("max_retries must be 0 or more", key="max_retries")
+        for name, value in (
+            ("idle_timeout", idle_timeout),
+            ("retry_budget", retry_budget),
+            ("connect_timeout", connect_timeout),
+        ):
+            if not value > 0:  # NaN fails this too
+                raise ConfigError(f"{name} must be a positive number of seconds", key=name)
         self._wire = wire
         self.base_url = normalize_base_url(base_url)
         # Stripped: a pasted key with a newline would make an invalid header.
         self._api_key = (api_key or "").strip() or None
         self._redactor = key_redactor(self._api_key)
         self.model = model
-        self.read_timeout = read_timeout
-        self.max_attempts = max_attempts
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
+        self.retry_budget = retry_budget
+        self.max_retries = max_retries
+        self.connect_retries = connect_retries
         self._retry_wait_initial = retry_wait_initial
         self._retry_wait_max = retry_wait_max
         self._retry_wait_jitter = retry_wait_jitter
-        self._retry_after_max = retry_after_max
+        self._max_event_bytes = max_event_bytes
         self._url = wire.url(self.base_url)
         self._headers = {**dict(extra_headers or {}), **wire.headers(self._api_key)}
         self._client: httpx2.AsyncClient = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
+            # httpx2's read timeout bounds each wait for bytes: the first one (the status
+            # line) and every one after it, so it is exactly the idle timeout.
+            timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
             headers={"user-agent": USER_AGENT},
             trust_env=trust_env,
             verify=ssl_context(trust_env),
@@ -143,93 +245,140 @@ class HttpProvider:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderChunk]:
         """Stream the reply to ``request``, retrying what may succeed on a second try.
 
-        A retry after chunks were shown first yields a ``RestartChunk``: everything yielded
-        before it (text, reasoning, tool calls) is void and the reply starts over.
+        Before each wait comes a ``RetryChunk`` (why, how long, which attempt). A retry
+        after chunks were shown first yields a ``RestartChunk``: everything yielded before it
+        (text, reasoning, tool calls) is void and the reply starts over.
 
         Raises:
             ProviderHTTPError: an HTTP error status, at once or after the last retry.
-            ProviderStreamError: the stream broke or carried an error event.
-            ProviderError: the server could not be reached.
+            ProviderStreamError: the stream stalled, broke or carried an error event.
+            ProviderError: the server could not be reached or sent no API reply.
         """
-        import stamina
-
+        # An explicit loop, not stamina's retry context (used before): stamina sleeps inside
+        # its iterator, so nothing could be yielded between a failure and its wait; here the
+        # RetryChunk goes out first and the wait is a plain, at-once-cancellable sleep.
+        started = progress = time.monotonic()
+        attempt = 1
         shown = False
-        last_error: ProviderError | None = None
-        async for attempt in stamina.retry_context(
-            on=self._backoff,
-            attempts=self.max_attempts,
-            # Only the attempt count bounds retries: a long reply cut late still deserves one.
-            timeout=None,
-            wait_initial=self._retry_wait_initial,
-            wait_max=self._retry_wait_max,
-            wait_jitter=self._retry_wait_jitter,
-        ):
-            # Yielding inside the attempt is safe: stamina re-raises whatever the hook refuses,
-            # GeneratorExit and CancelledError included, so closing or cancelling never retries.
-            with attempt:
-                if shown:
-                    reason = str(last_error) if last_error else "the reply was interrupted"
-                    yield RestartChunk(reason=reason)
-                    shown = False
-                try:
-                    async for chunk in self._attempt(request, attempt.num):
+        while True:
+            try:
+                async with contextlib.aclosing(self._attempt(request)) as chunks:
+                    async for chunk in chunks:
+                        progress = time.monotonic()
                         if not isinstance(chunk, UsageChunk):
                             shown = True
                         yield chunk
-                except ProviderError as exc:
-                    last_error = exc
-                    raise
+                return
+            except AttemptFailed as exc:
+                failure, cause = exc.failure, exc.__cause__
+            wait, attempts, hint = self._plan(failure, attempt, progress)
+            if wait is None:
+                tries = ""
+                if attempt > 1:
+                    tries = f"{attempt} attempts in {_seconds(time.monotonic() - started)}"
+                raise failure.error(tries, hint) from cause
+            attempt += 1
+            logger.info(
+                "%s: %s; retrying in %.1f s (attempt %d of %d)",
+                self.name,
+                failure.what,
+                wait,
+                attempt,
+                attempts,
+            )
+            yield RetryChunk(
+                reason=failure.reason,
+                detail=sentences(failure.what),
+                wait_s=round(wait, 3),
+                until=time.time() + wait,
+                attempt=attempt,
+                attempts=attempts,
+            )
+            await asyncio.sleep(wait)
+            if shown:
+                yield RestartChunk(reason=failure.what)
+                shown = False
 
-    def _backoff(self, exc: Exception) -> bool | float:
-        # stamina's hook: False stops, True uses exponential backoff, a float waits that long.
-        if not isinstance(exc, ProviderError) or not exc.retryable:
-            return False
-        if isinstance(exc, ProviderHTTPError) and exc.retry_after is not None:
-            return float(exc.retry_after)
-        return True
+    def _plan(
+        self, failure: Failure, attempt: int, progress: float
+    ) -> tuple[float | None, int, str | None]:
+        """The wait before the next attempt (None: give up), the most attempts, and the hint
+        of the final error when giving up (None: the failure's own)."""
+        retries = self.max_retries
+        if failure.connect:
+            retries = min(retries, self.connect_retries)
+        attempts = retries + 1
+        if not failure.retryable:
+            return None, attempts, None
+        if attempt > retries:
+            hint = f"try again later, or raise COLLET_MAX_RETRIES (now {self.max_retries})"
+            return None, attempts, failure.hint or hint
+        asked = failure.retry_after
+        wait = asked
+        if wait is None:
+            wait = backoff(
+                attempt,
+                initial=self._retry_wait_initial,
+                maximum=self._retry_wait_max,
+                jitter=self._retry_wait_jitter,
+            )
+        left = self.retry_budget - (time.monotonic() - progress)
+        if wait <= left:
+            return wait, attempts, None
+        budget = f"COLLET_RETRY_BUDGET (now {self.retry_budget:g} s)"
+        if asked is not None:
+            why = f"the provider asks to wait {_seconds(asked)}, more than the retry budget allows"
+            return None, attempts, f"{why}: try again later, or raise {budget}"
+        return None, attempts, failure.hint or f"try again later, or raise {budget} to retry longer"
 
-    async def _attempt(self, request: ModelRequest, number: int) -> AsyncIterator[ProviderChunk]:
+    async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ProviderChunk, None]:
+        """One try.
+
+        Raises:
+            AttemptFailed: whatever went wrong, judged.
+        """
         import httpx2
 
         model = request.model or self.model
         body = self._wire.body(request, model)
         decoder = self._wire.decoder()
+        answered = False
         try:
             async with self._client.stream(
                 "POST", self._url, json=body, headers=self._headers
             ) as response:
+                answered = True
                 if not 200 <= response.status_code < 300:
-                    raw = await response.aread()
-                    error = http_error(
-                        provider=self.name,
-                        status=response.status_code,
-                        body=raw.decode("utf-8", errors="replace"),
-                        headers=response.headers,
-                        url=self._url,
-                        model=model,
-                        api_key=self._api_key,
-                        key_env=self._wire.key_env,
-                        retry_after_max=self._retry_after_max,
-                        note=self._attempts_note(number),
+                    raise AttemptFailed(
+                        http_failure(
+                            provider=self.name,
+                            status=response.status_code,
+                            body=await self._start_of(response),
+                            headers=response.headers,
+                            url=self._url,
+                            model=model,
+                            api_key=self._api_key,
+                            key_env=self._wire.key_env,
+                        )
                     )
-                    raise error
                 async for chunk in self._read(response, decoder):
                     yield chunk
+        except ProviderError as exc:  # a decoder's verdict: an error event, a cut reply
+            raise AttemptFailed(self._stream_failure(exc)) from exc
+        except httpx2.SSEError as exc:  # an event past the size cap
+            raise AttemptFailed(self._oversized(exc)) from exc
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
-            raise self._unreachable(exc, number) from exc
+            raise AttemptFailed(self._unreachable(exc)) from exc
         except httpx2.TimeoutException as exc:
-            raise ProviderStreamError(
-                f"{self.name} at {self.base_url} sent nothing for {self.read_timeout:g} s "
-                f"({self._attempts_note(number)}). The server may be overloaded; "
-                "a slow local model may need a longer read timeout.",
-                provider=self.name,
-            ) from exc
+            raise AttemptFailed(self._stalled(answered)) from exc
         except httpx2.TransportError as exc:
-            raise ProviderStreamError(
-                f"the connection to {self.name} at {self.base_url} broke: "
-                f"{self._redactor.text(str(exc) or type(exc).__name__)} "
-                f"({self._attempts_note(number)})",
-                provider=self.name,
+            why = self._redactor.text(clause(str(exc)) or type(exc).__name__)
+            raise AttemptFailed(
+                self._failure(
+                    f"the connection to {self.name} at {self.base_url} broke: {why}",
+                    reason="the connection broke",
+                    retryable=True,
+                )
             ) from exc
 
     async def _read(
@@ -237,28 +386,44 @@ class HttpProvider:
     ) -> AsyncIterator[ProviderChunk]:
         content_type = response.headers.get("content-type", "").lower()
         if "text/html" in content_type:
-            raise ProviderError(
-                f"{self.name} at {self._url} answered with an HTML page, not an API reply. "
-                "Check COLLET_BASE_URL.",
-                provider=self.name,
+            page = summarize_body(await self._start_of(response), content_type)
+            raise AttemptFailed(
+                self._failure(
+                    f"{self.name} at {self._url} answered with {page}, not an API reply",
+                    reason="not an API reply",
+                    hint="check COLLET_BASE_URL",
+                )
             )
         if "json" in content_type and "event-stream" not in content_type:
             for chunk in decoder.whole(self._json(await response.aread())):
                 yield chunk
             return
-        sse = SSEDecoder()
+        sse = SSEDecoder(self._max_event_bytes)
+        feed = decoder.feed
         async for data in response.aiter_bytes():
             for event in sse.feed(data):
-                for chunk in decoder.feed(event):
+                for chunk in feed(event):
                     yield chunk
             if decoder.ended:
                 break
         else:
             for event in sse.flush():
-                for chunk in decoder.feed(event):
+                for chunk in feed(event):
                     yield chunk
         for chunk in decoder.close():
             yield chunk
+
+    @staticmethod
+    async def _start_of(response: httpx2.Response) -> str:
+        """The first ``ERROR_BODY_BYTES`` of the body, as text."""
+        parts: list[bytes] = []
+        size = 0
+        async for data in response.aiter_bytes():
+            parts.append(data)
+            size += len(data)
+            if size >= ERROR_BODY_BYTES:
+                break
+        return b"".join(parts)[:ERROR_BODY_BYTES].decode("utf-8", errors="replace")
 
     def _json(self, raw: bytes) -> Mapping[str, Any]:
         try:
@@ -266,21 +431,86 @@ class HttpProvider:
         except ValueError:
             payload = None
         if not isinstance(payload, Mapping):
-            raise ProviderError(
-                f"{self.name} at {self._url} sent a reply that is not a JSON object.",
-                provider=self.name,
+            raise AttemptFailed(
+                self._failure(
+                    f"{self.name} at {self._url} sent a reply that is not a JSON object",
+                    reason="not an API reply",
+                    hint="check COLLET_BASE_URL",
+                )
             )
         return payload
 
-    def _unreachable(self, exc: Exception, number: int) -> ProviderError:
-        why = self._redactor.text(str(exc) or type(exc).__name__)
-        return ProviderError(
-            f"could not connect to {self.name} at {self.base_url} ({why}; "
-            f"{self._attempts_note(number)}). Check COLLET_BASE_URL and that the server "
-            "is running.",
-            provider=self.name,
-            retryable=True,
+    def _failure(
+        self,
+        what: str,
+        *,
+        reason: str,
+        hint: str = "",
+        retryable: bool = False,
+        connect: bool = False,
+        kind: Callable[..., ProviderError] = ProviderError,
+    ) -> Failure:
+        def build(message: str) -> ProviderError:
+            return kind(message, provider=self.name, retryable=retryable)
+
+        return Failure(
+            what=what, reason=reason, hint=hint, retryable=retryable, connect=connect, build=build
         )
 
-    def _attempts_note(self, number: int) -> str:
-        return f"attempt {number} of {self.max_attempts}"
+    def _stream_failure(self, exc: ProviderError) -> Failure:
+        text = self._redactor.text(clause(str(exc)))
+        words = text.lower()
+        if "overload" in words:
+            reason = "overloaded"
+        elif "rate" in words and "limit" in words:
+            reason = "rate limited"
+        elif "ended before" in words:
+            reason = "the reply was cut short"
+        else:
+            reason = "an error in the reply"
+        hint = ""
+        if not exc.retryable:
+            hint = (
+                "the provider stopped the reply: if it names the context or max_tokens, "
+                "run /compact or choose another model with /model"
+            )
+        kind = ProviderStreamError if isinstance(exc, ProviderStreamError) else ProviderError
+        return self._failure(text, reason=reason, hint=hint, retryable=exc.retryable, kind=kind)
+
+    def _oversized(self, exc: Exception) -> Failure:
+        limit = self._max_event_bytes or 0
+        size = f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit / 2**10:g} KiB"
+        return self._failure(
+            f"{self.name} at {self.base_url} sent a stream event larger than {size}",
+            reason="an event too large",
+            hint="ask for a smaller step (a file written in parts, say)",
+            kind=ProviderStreamError,
+        )
+
+    def _unreachable(self, exc: Exception) -> Failure:
+        import httpx2
+
+        if isinstance(exc, httpx2.ConnectTimeout):
+            why = f"no answer within {self.connect_timeout:g} s"
+        else:
+            why = _connect_reason(exc) or self._redactor.text(clause(str(exc)))
+        return self._failure(
+            f"could not connect to {self.name} at {self.base_url} ({why or 'connect failed'})",
+            reason=why or "could not connect",
+            hint="check COLLET_BASE_URL and that the server is running",
+            retryable=True,
+            connect=True,
+        )
+
+    def _stalled(self, answered: bool) -> Failure:
+        when = "while streaming its reply" if answered else "before answering"
+        return self._failure(
+            f"{self.name} at {self.base_url} sent nothing for {self.idle_timeout:g} s {when}",
+            reason=f"no data for {self.idle_timeout:g} s",
+            hint=(
+                "the server may be overloaded: try again later; a slow model may need a "
+                f"longer COLLET_REQUEST_TIMEOUT (now {self.idle_timeout:g} s)"
+            ),
+            retryable=True,
+            kind=ProviderStreamError,
+        )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypedDict
 
 from collet_nb.adapters.providers.accumulator import ChatCompletionAccumulator, default_call_id
-from collet_nb.adapters.providers.sse import SSEEvent
+from collet_nb.adapters.providers.wire import SSEEvent
 from collet_nb.core.chat import ChatMessage, ToolSpec
 from collet_nb.core.ports import ModelRequest, ProviderChunk
 from collet_nb.errors import ProviderStreamError

@@ -1,133 +1,57 @@
-"""Incremental Server-Sent Events decoder over raw bytes (WHATWG rules): bytes may split
-anywhere, even inside a UTF-8 character or a CRLF pair, and each event comes out once."""
+"""Server-Sent Events over raw bytes, with httpx2's own parser: the one behind
+``httpx2.EventSource`` (WHATWG line rules, and its cap on an event's size).
+
+``EventSource`` itself is not used: it drops a last event that has no closing blank line (some
+servers end a stream that way), keeps a leading byte-order mark in the first field name, refuses
+any content type but ``text/event-stream`` (the caller judges that), and hands out one event per
+async step where a network read usually completes several. This wrapper feeds the same parser,
+fixing those two behaviours, and gives the events of one read together.
+"""
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from httpx2 import ServerSentEvent
 
-@dataclass(frozen=True, kw_only=True)
-class SSEEvent:
-    """One dispatched event.
-
-    Attributes:
-        event: the event type (``message`` when the stream named none).
-        data: the data lines joined by newlines.
-        id: the last event id seen so far, if any.
-        retry: a reconnection time the server asked for, in milliseconds.
-    """
-
-    event: str = "message"
-    data: str = ""
-    id: str | None = None
-    retry: int | None = None
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+"""The largest event accepted (httpx2's own default is 1 MiB; Ollama sends a tool call's whole
+arguments in one event, and a file written by a tool can be bigger than that)."""
 
 
 class SSEDecoder:
-    """Turns chunks of bytes into :class:`SSEEvent` values.
+    """Turns chunks of bytes into ``httpx2.ServerSentEvent`` values.
 
     Feed every chunk to :meth:`feed`, then call :meth:`flush` once the body has ended.
+
+    Args:
+        max_event_bytes: the largest event accepted; a bigger one raises ``httpx2.SSEError``
+            (``None``: no cap).
     """
 
-    def __init__(self) -> None:
-        # An incremental decoder holds back a character split between chunks instead of
-        # mangling it; "replace" keeps one bad byte from killing a whole reply.
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        # Text after the last line break; kept as parts so a long line split into many small
-        # chunks is joined once, not re-scanned for every chunk.
-        self._pending: list[str] = []
-        self._started = False
-        self._event_type = ""
-        self._data: list[str] = []
-        self._last_id: str | None = None
-        self._retry: int | None = None
+    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+        # httpx2 exports no name for the parser EventSource uses; tests/adapters/providers/
+        # test_sse.py pins its behaviour.
+        from httpx2._sse import _SSEParser
 
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Decode ``chunk`` and return the events it completes."""
-        return self._consume(self._decoder.decode(chunk), final=False)
+        self._parser = _SSEParser(max_event_bytes)
+        # utf-8-sig drops a leading byte-order mark, even one split between chunks; an
+        # incremental decoder holds back a character split between chunks; "replace" keeps one
+        # bad byte from killing a whole reply.
+        self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
 
-    def flush(self) -> list[SSEEvent]:
-        """Return what the end of the body completes.
+    def feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
+        """The events ``chunk`` completes (consume them before the next call).
 
-        A last event without its closing blank line is still delivered: some servers end
-        the stream that way, and the caller decides whether the payload is usable.
+        Raises:
+            httpx2.SSEError: an event grew past ``max_event_bytes``.
         """
-        events = self._consume(self._decoder.decode(b"", final=True), final=True)
-        if self._pending:
-            events.extend(self._line("".join(self._pending)))
-            self._pending = []
-        if self._data:
-            events.extend(self._dispatch())
-        return events
+        return self._parser.decode(self._text.decode(chunk))
 
-    def _consume(self, text: str, *, final: bool) -> list[SSEEvent]:
-        if not self._started and text:
-            self._started = True
-            if text.startswith("\ufeff"):
-                text = text[1:]
-        if (
-            not final
-            and "\n" not in text
-            and "\r" not in text
-            and not (self._pending and self._pending[-1].endswith("\r"))
-        ):
-            if text:
-                self._pending.append(text)
-            return []
-        buffer = "".join(self._pending) + text
-        events: list[SSEEvent] = []
-        start = 0
-        length = len(buffer)
-        while True:
-            cr = buffer.find("\r", start)
-            lf = buffer.find("\n", start)
-            if cr == -1 and lf == -1:
-                break
-            if cr == -1 or (lf != -1 and lf < cr):
-                end, after = lf, lf + 1
-            elif cr + 1 < length:
-                end, after = cr, cr + 2 if buffer[cr + 1] == "\n" else cr + 1
-            elif final:
-                end, after = cr, cr + 1
-            else:
-                # A trailing CR may be the first half of a CRLF pair: wait for the next byte.
-                break
-            events.extend(self._line(buffer[start:end]))
-            start = after
-        self._pending = [buffer[start:]] if start < length else []
-        return events
-
-    def _line(self, line: str) -> list[SSEEvent]:
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            return []
-        field, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if field == "event":
-            self._event_type = value
-        elif field == "data":
-            self._data.append(value)
-        elif field == "id":
-            if "\0" not in value:
-                self._last_id = value
-        elif field == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
-        return []
-
-    def _dispatch(self) -> list[SSEEvent]:
-        if not self._data:
-            # Per the spec, an event without data lines is dropped (its type resets).
-            self._event_type = ""
-            return []
-        event = SSEEvent(
-            event=self._event_type or "message",
-            data="\n".join(self._data),
-            id=self._last_id,
-            retry=self._retry,
-        )
-        self._event_type = ""
-        self._data = []
-        return [event]
+    def flush(self) -> Iterator[ServerSentEvent]:
+        """The events the end of the body completes: a last event without its closing blank
+        line is still delivered (the caller decides whether its payload is usable)."""
+        return self._parser.decode(self._text.decode(b"", True) + "\n\n")

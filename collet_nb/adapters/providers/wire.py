@@ -6,8 +6,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from collet_nb.adapters.providers.sse import SSEEvent
 from collet_nb.core.ports import ModelRequest, ProviderChunk
+
+
+class SSEEvent(Protocol):
+    """One server-sent event, as a decoder reads it (``httpx2.ServerSentEvent``)."""
+
+    @property
+    def event(self) -> str:
+        """The event type (``message`` when the stream named none)."""
+        ...
+
+    @property
+    def data(self) -> str:
+        """The data lines joined by newlines."""
+        ...
 
 
 class StreamDecoder(Protocol):

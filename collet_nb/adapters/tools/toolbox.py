@@ -3,8 +3,9 @@ BM25 index of every tool and, when MCP tools are many, their schemas deferred be
 ``tool_search``.
 
 The offered set is ``specs()`` at each model request: non-MCP tools always; MCP tools all at once
-while there are at most ``defer_above`` of them, else only those revealed for the current user
-message (by :meth:`Toolbox.focus` or a ``tool_search`` call), after ``tool_search`` itself.
+while there are at most ``defer_above`` of them, else, after ``tool_search`` itself, those the
+model already called in this session and those revealed for the current user message (by
+:meth:`Toolbox.focus` or a ``tool_search`` call).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class Toolbox(ToolSource):
 
     Revealed MCP tools stay offered until :meth:`reset_focus`: the runner calls ``reset_focus()``
     then ``focus(text)`` when a user message starts, so each message begins with the tools its
-    own text calls for, plus whatever ``tool_search`` finds during it.
+    own text calls for, plus whatever ``tool_search`` finds during it. A deferred tool the model
+    has called stays offered for the rest of the session (the conversation names it).
 
     The hooks ``begin_turn``, ``prepare``, ``prompt_section`` and ``aclose`` go to every source,
     in priority order; a source that is a plain ToolPort is wrapped (``as_source``).
@@ -123,6 +125,7 @@ class Toolbox(ToolSource):
         # An ordered set: revealed tools are offered in the order they were found, so each
         # new one lands at the end of the list and the earlier part stays unchanged.
         self._revealed: dict[str, None] = {}
+        self._called: dict[str, None] = {}  # deferred tools the model called, in that order
         self._catalog = _Catalog(returned=(), owners={}, every=(), local=())
         self._index = ToolIndex(())
         self._indexed: _Catalog | None = None
@@ -157,7 +160,9 @@ class Toolbox(ToolSource):
         if not self._defers(catalog):
             return catalog.every
         owners = catalog.owners
-        shown = [owners[name][0] for name in self._revealed if name in owners]
+        # Called tools first: they only grow, so the list's prefix stays stable across messages.
+        names = dict.fromkeys([*self._called, *self._revealed])
+        shown = [owners[name][0] for name in names if name in owners]
         # tool_search sits before the revealed tools, so the list's prefix stays stable.
         return (*catalog.local, TOOL_SEARCH, *shown)
 
@@ -170,6 +175,8 @@ class Toolbox(ToolSource):
             close = self.suggest(call.name)
             hint = f"close matches: {', '.join(close)}" if close else "no tool has a similar name"
             return _error(call, f"unknown tool {call.name!r}; {hint}")
+        if is_mcp(entry[0]):
+            self._called[call.name] = None
         return await entry[1].call(call, arguments)
 
     def rank(self, query: str, k: int = 10) -> list[tuple[ToolSpec, float]]:

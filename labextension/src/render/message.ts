@@ -4,7 +4,7 @@
  * keeps what the user typed in it until its decision comes.
  */
 
-import type { Item, Message, PlanCard, TextItem } from '../conversation';
+import type { Item, Message, PlanCard, RetryWait, TextItem } from '../conversation';
 import type { Actions } from './actions';
 import { box, button, h, inlineCode } from './dom';
 import { markdownHtml, markdownNode } from './markdown';
@@ -15,6 +15,7 @@ import {
   countersLine,
   endingLine,
   planLine,
+  retryLine,
   stageOf,
   statusWord
 } from './words';
@@ -116,6 +117,26 @@ function keepFolds(from: HTMLElement, to: HTMLElement): void {
       details.dispatchEvent(new Event('toggle'));
     }
   });
+}
+
+/**
+ * The line of a retry that waits, counting down each second by itself while it is on the
+ * page (a redraw replaces it; the replaced one stops).
+ */
+function countdown(retry: RetryWait): HTMLElement {
+  const line = h('div', 'retry');
+  line.title = retry.detail;
+  const tick = (): void => {
+    const now = Date.now() / 1000;
+    line.textContent = retryLine(retry, now);
+    if (now < retry.until && (line.isConnected || !started)) {
+      setTimeout(tick, 1000 - (Date.now() % 1000));
+    }
+    started = true;
+  };
+  let started = false;
+  tick();
+  return line;
 }
 
 /** One message's element; `update()` it with the model's message. */
@@ -301,6 +322,9 @@ export class MessageView {
 
   private _drawFoot(message: Message): void {
     const parts: HTMLElement[] = [];
+    if (message.retry !== null) {
+      parts.push(countdown(message.retry));
+    }
     const ending = endingLine(message);
     if (ending !== '') {
       const line = h('div', 'ending');

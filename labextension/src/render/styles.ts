@@ -163,6 +163,9 @@ const CSS = `
 .collet-view .collet-reply:empty { display: none; }
 .collet-view .collet-is-error { color: var(--collet-error); }
 .collet-view .collet-ending { margin-top: 4px; }
+.collet-view .collet-retry { margin-top: 4px; color: var(--collet-warn); }
+.collet-view .collet-progress { margin-top: 4px; color: var(--collet-fg-muted); display: flex; gap: 6px; align-items: center; }
+.collet-view .collet-progress .collet-bar { width: 8em; height: 0.8em; }
 .collet-view .collet-ending[data-status='failed'] { color: var(--collet-error); }
 .collet-view .collet-ending[data-status='cancelled'] { color: var(--collet-fg-muted); font-style: italic; }
 .collet-view .collet-counters { color: var(--collet-fg-muted); font-size: var(--jp-ui-font-size0, 11px); margin-top: 2px; }

@@ -22,6 +22,7 @@ import {
   STAGE_WORDS,
   decisionLine,
   lines,
+  progressLine,
   seconds,
   size,
   stageOf,
@@ -306,6 +307,16 @@ export function toolCardNode(
   const res = result(card);
   if (res !== null) {
     node.append(res);
+  } else if (card.progress !== null) {
+    const line = h('div', 'progress', progressLine(card.progress));
+    const { progress, total } = card.progress;
+    if (total !== null && total > 0) {
+      const bar = h('progress', 'bar');
+      bar.max = total;
+      bar.value = Math.min(progress, total);
+      line.prepend(bar);
+    }
+    node.append(line);
   }
   return node;
 }

@@ -3,7 +3,7 @@
  * the same, and the same as the saved transcript (collet_nb/ui/transcript.py).
  */
 
-import type { Approval, Message, PlanDecision, ToolCard } from '../conversation';
+import type { Approval, Message, PlanDecision, RetryWait, ToolCard } from '../conversation';
 import type { SessionSettings } from '../conversation';
 import type { Decision, MessageStatus, Preview } from '../protocol';
 
@@ -199,6 +199,28 @@ export function settingsLine(settings: SessionSettings): string {
 }
 
 /** `iteration 2 · context 60 / 128,000` (token counts are the session's: the sidebar says them). */
+/** "rate limited (HTTP 429), retrying in 12 s (attempt 2 of 4)", counted down to `until`. */
+export function retryLine(retry: RetryWait, nowSeconds: number): string {
+  const left = Math.ceil(retry.until - nowSeconds);
+  const when = left > 0 ? `retrying in ${left} s` : 'retrying now';
+  return `${retry.reason}, ${when} (attempt ${retry.attempt} of ${retry.attempts})`;
+}
+
+/** "3 of 10 · indexing", "40 %", or the message alone. */
+export function progressLine(progress: NonNullable<ToolCard['progress']>): string {
+  const { progress: done, total, message } = progress;
+  let amount: string;
+  if (total !== null && total > 0) {
+    amount =
+      total === 100 && done <= 100
+        ? `${Math.round(done)} %`
+        : `${done.toLocaleString('en')} of ${total.toLocaleString('en')}`;
+  } else {
+    amount = done > 0 ? done.toLocaleString('en') : '';
+  }
+  return [amount, message].filter(part => part !== '').join(' · ');
+}
+
 /** `$0.0123`: four decimals below a dollar (a request costs fractions of a cent). */
 export function money(usd: number): string {
   return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;

@@ -1,5 +1,6 @@
 """What the MCP manager's tests share: server entries, a manager on a temp dir, bounded waits,
-and the in-repo server over Streamable HTTP as a subprocess that is always killed.
+the in-repo server over Streamable HTTP as a subprocess that is always killed, and
+``@modelcontextprotocol/server-everything`` installed from npm (once, into a cache folder).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +27,10 @@ from collet_nb.core.mcp_config import parse_mcp_config
 SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_server.py")
 TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 BOUND = 60.0  # no scenario may take longer, whatever goes wrong
+EVERYTHING = "@modelcontextprotocol/server-everything@2026.8.31"
+EVERYTHING_DIR = Path(
+    os.environ.get("COLLET_TEST_NPM_CACHE", Path.home() / ".cache" / "collet-test-npm")
+)
 
 
 def run(coro: Any, timeout: float = BOUND) -> Any:
@@ -120,19 +126,58 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def everything_server() -> Path:
+    """The server-everything entry point (``dist/index.js``), installed from npm if missing.
+
+    Raises:
+        pytest's Failed: when npm is missing or the install fails, saying what to do.
+    """
+    import pytest
+
+    entry = EVERYTHING_DIR / "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    if entry.is_file():
+        return entry
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.fail("server-everything tests need Node.js >= 18 and npm on the PATH")
+    EVERYTHING_DIR.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(EVERYTHING_DIR), EVERYTHING],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0 or not entry.is_file():
+        pytest.fail(f"npm install {EVERYTHING} failed: {done.stderr[-2000:]}")
+    return entry
+
+
+def everything_stdio(**fields: Any) -> dict[str, Any]:
+    """An mcp.json entry starting server-everything over stdio (with node)."""
+    node = shutil.which("node") or "node"
+    return {"command": node, "args": [str(everything_server()), "stdio"], **fields}
+
+
 @contextmanager
 def http_server(
-    log: Path, port: int | None = None
+    log: Path, port: int | None = None, *flags: str, everything: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The in-repo server over Streamable HTTP on loopback: yields its URL and process."""
+    """The in-repo server (or server-everything) over Streamable HTTP on loopback: yields its
+    URL and process."""
     port = port or free_port()
+    if everything:
+        argv = [shutil.which("node") or "node", str(everything_server()), "streamableHttp"]
+    else:
+        argv = [sys.executable, SERVER, "http", str(port), *flags]
     with log.open("ab") as sink:
         proc = subprocess.Popen(
-            [sys.executable, SERVER, "http", str(port)],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=sink,
             start_new_session=True,
+            env={**os.environ, "PORT": str(port)},
         )
     try:
         deadline = time.monotonic() + 30

@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from httpx2 import ServerSentEvent as SSEEvent
 
 from collet_nb.adapters.providers.anthropic import AnthropicStreamDecoder, anthropic_body
 from collet_nb.adapters.providers.openai import OpenAIStreamDecoder, openai_body
-from collet_nb.adapters.providers.sse import SSEEvent
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec, Usage
 from collet_nb.core.ports import ModelRequest, TextChunk, ToolCallChunk, UsageChunk
 from collet_nb.errors import ProviderStreamError

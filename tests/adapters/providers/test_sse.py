@@ -1,11 +1,17 @@
+"""Our use of httpx2's SSE parser: its line rules, plus the two behaviours EventSource lacks
+(a leading BOM skipped, a last event without its blank line delivered), and its size cap."""
+
+import httpx2
+import pytest
+from httpx2 import ServerSentEvent as SSEEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collet_nb.adapters.providers.sse import SSEDecoder, SSEEvent
+from collet_nb.adapters.providers.sse import SSEDecoder
 
 
-def decode(*chunks: bytes) -> list[SSEEvent]:
-    decoder = SSEDecoder()
+def decode(*chunks: bytes, cap: int | None = 1024) -> list[SSEEvent]:
+    decoder = SSEDecoder(max_event_bytes=cap)
     events: list[SSEEvent] = []
     for chunk in chunks:
         events.extend(decoder.feed(chunk))
@@ -34,9 +40,9 @@ def test_comments_and_unknown_fields_are_ignored():
     assert [e.data for e in events] == ["x"]
 
 
-def test_an_event_without_data_is_dropped_and_its_type_forgotten():
+def test_an_event_without_data_has_empty_data_and_its_type_is_forgotten():
     events = decode(b"event: ping\n\ndata: x\n\n")
-    assert events == [SSEEvent(event="message", data="x")]
+    assert events == [SSEEvent(event="ping", data=""), SSEEvent(event="message", data="x")]
 
 
 def test_only_one_space_after_the_colon_is_stripped():
@@ -82,9 +88,26 @@ def test_invalid_utf8_is_replaced_not_fatal():
 
 def test_feed_returns_events_as_soon_as_they_complete():
     decoder = SSEDecoder()
-    assert decoder.feed(b"data: one\n") == []
+    assert list(decoder.feed(b"data: one\n")) == []
     assert [e.data for e in decoder.feed(b"\ndata: tw")] == ["one"]
     assert [e.data for e in decoder.feed(b"o\n\n")] == ["two"]
+
+
+def test_an_event_larger_than_the_cap_is_refused():
+    with pytest.raises(httpx2.SSEError, match="1024 byte limit"):
+        decode(b"data: " + b"x" * 1100 + b"\n\n")
+
+
+def test_a_line_that_never_ends_is_refused_once_past_the_cap():
+    decoder = SSEDecoder(max_event_bytes=1024)
+    list(decoder.feed(b"data: " + b"x" * 1000))
+    with pytest.raises(httpx2.SSEError):
+        list(decoder.feed(b"x" * 100))
+
+
+def test_many_events_each_under_the_cap_pass():
+    events = decode(b"data: " + b"x" * 1000 + b"\n\n" + b"data: " + b"y" * 1000 + b"\n\n")
+    assert [len(e.data) for e in events] == [1000, 1000]
 
 
 texts = st.text(

@@ -8,7 +8,7 @@ import pytest
 from collet_nb.adapters.providers import make_provider
 from collet_nb.core.chat import ChatMessage, ToolSpec, Usage
 from collet_nb.core.ports import ModelRequest, ReasoningChunk, TextChunk
-from tests.adapters.providers.conftest import user
+from tests.adapters.providers.conftest import check_readable, user
 from tests.support.fake_llm import Cut, Fail, FakeLLM, FakeToolCall, Rule
 
 KINDS = ["openai", "anthropic"]
@@ -141,8 +141,9 @@ def test_invalid_tool_arguments_reach_the_loop_as_raw_text(talk, kind):
         result = talk(kind, llm.base_url)
     [call] = result.calls
     assert call.arguments == '{"path": "a.txt"'
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(ValueError, match="not valid JSON") as caught:
         call.parsed_arguments()
+    check_readable(str(caught.value), ends=False)  # what the model reads as the tool's result
 
 
 def test_openai_sends_the_key_only_as_a_bearer_token(talk):
