@@ -12,7 +12,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -31,8 +31,10 @@ from collet_nb.adapters.providers.wire import StreamDecoder, Wire
 from collet_nb.core.ports import (
     ModelRequest,
     ProviderChunk,
+    ReasoningChunk,
     RestartChunk,
     RetryChunk,
+    TextChunk,
     UsageChunk,
 )
 from collet_nb.errors import ConfigError, ProviderError, ProviderStreamError
@@ -46,6 +48,21 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "collet_nb/0.1"
 ERROR_BODY_BYTES = 64 * 1024  # the most of an error body read (an HTML page can be huge)
+
+
+def merged(chunks: Iterable[ProviderChunk]) -> list[ProviderChunk]:
+    """``chunks`` with each run of answer (or reasoning) text joined into one chunk; the
+    others, and the order, kept."""
+    out: list[ProviderChunk] = []
+    for chunk in chunks:
+        last = out[-1] if out else None
+        if isinstance(chunk, TextChunk) and isinstance(last, TextChunk):
+            out[-1] = TextChunk(text=last.text + chunk.text)
+        elif isinstance(chunk, ReasoningChunk) and isinstance(last, ReasoningChunk):
+            out[-1] = ReasoningChunk(text=last.text + chunk.text)
+        else:
+            out.append(chunk)
+    return out
 
 
 @lru_cache(maxsize=2)
@@ -401,15 +418,16 @@ class HttpProvider:
         sse = SSEDecoder(self._max_event_bytes)
         feed = decoder.feed
         async for data in response.aiter_bytes():
-            for event in sse.feed(data):
-                for chunk in feed(event):
-                    yield chunk
+            # Everything one network read delivered goes on as one batch: the text of its
+            # events joined into one chunk, so the loop and the views pay per read, not per
+            # SSE event (a fast server packs dozens of events into a read).
+            for chunk in merged(chunk for event in sse.feed(data) for chunk in feed(event)):
+                yield chunk
             if decoder.ended:
                 break
         else:
-            for event in sse.flush():
-                for chunk in feed(event):
-                    yield chunk
+            for chunk in merged(chunk for event in sse.flush() for chunk in feed(event)):
+                yield chunk
         for chunk in decoder.close():
             yield chunk
 

@@ -140,3 +140,19 @@ def test_any_split_of_a_stream_parses_to_the_same_events(events, newline, cuts):
     expected = [SSEEvent(event=name, data="\n".join(lines)) for name, lines in events]
     assert decode(*chunks) == expected
     assert decode(data) == expected
+
+
+def test_the_text_of_one_network_read_goes_on_as_one_chunk_in_order():
+    from collet_nb.adapters.providers.http_provider import merged
+    from collet_nb.core.chat import Usage
+    from collet_nb.core.ports import ReasoningChunk, TextChunk, UsageChunk
+
+    usage = UsageChunk(usage=Usage(prompt_tokens=1))
+    chunks = [
+        ReasoningChunk(text="hm"), ReasoningChunk(text="m"), TextChunk(text="Hel"),
+        TextChunk(text="lo"), usage, TextChunk(text=" world"), TextChunk(text="!"),
+    ]  # fmt: skip
+    assert merged(chunks) == [
+        ReasoningChunk(text="hmm"), TextChunk(text="Hello"), usage, TextChunk(text=" world!")
+    ]  # fmt: skip
+    assert merged([]) == []
