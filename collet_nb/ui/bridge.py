@@ -64,6 +64,10 @@ class Bridge:
         self.cursor: Cursor | None = None
         self._snapshot_due = False
         self.attach(extension.runner())
+        # The notebook tools reach the notebook through this sidebar's panel (notebook_front).
+        self._unfront: Callable[[], None] | None = extension.notebook_tools.fronts.add(
+            self._send_notebook
+        )
 
     def attach(self, runner: SessionRunner) -> None:
         """Follow ``runner`` (the notebook's current session): its status, then its whole
@@ -79,6 +83,16 @@ class Bridge:
         """The sidebar closed its comm: stop following, and forget this bridge."""
         self.detach()
         self._forget(self)
+
+    def _send_notebook(self, request: dict[str, Any]) -> bool:
+        """Send a notebook tool's request to this panel; False once the comm is gone."""
+        if self.cursor is None:  # detached: a closed comm or a failed send
+            if self._unfront is not None:
+                self._unfront()
+                self._unfront = None
+            return False
+        self._send(dict(request))
+        return self.cursor is not None
 
     def detach(self) -> None:
         """Stop following events."""
@@ -130,6 +144,9 @@ class Bridge:
     def _handle(self, request: Any, request_id: str | None) -> str | None:
         """The reply's text, or None when a task replies later."""
         kind = request["type"]
+        if kind == "notebook_reply":  # the answer to a notebook tool's request: no reply
+            self.extension.notebook_tools.fronts.deliver(request)
+            return None
         if kind == "hello":
             self.send_status()
             seen = request.get("seen")

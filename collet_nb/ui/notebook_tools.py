@@ -1,5 +1,8 @@
 """``NotebookTools``: the tools that see the notebook (``kernel_vars``, ``notebook_cells``) and the
-one that proposes code to it (``propose_cell``), over the IPython shell this kernel runs.
+one that proposes code to it (``propose_cell``), over the IPython shell this kernel runs; and
+the tools that read and change the notebook through its front end (``notebook_read``,
+``notebook_edit``, ``notebook_insert``: ``collet_nb.ui.notebook_front``), which fall back to
+the kernel's history and to proposals where no front end is connected.
 
 Reading runs no user code (see ``collet_nb.adapters.summaries``). A proposal never runs: it is
 put in front of the user, who runs it or not. A background task cannot insert a cell through
@@ -30,6 +33,17 @@ from collet_nb.core.cellcheck import CellCheck, check_cell
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ToolError
+from collet_nb.ui.notebook_front import (
+    FRONT_SPECS,
+    NO_FRONT_END,
+    NOTEBOOK_EDIT,
+    NOTEBOOK_INSERT,
+    NOTEBOOK_READ,
+    FrontEnds,
+    FrontNotebook,
+    NotebookPreviewer,
+    cell_ref,
+)
 
 if TYPE_CHECKING:
     from collet_nb.core.kinds import ChannelId
@@ -96,13 +110,14 @@ PROPOSE_CELL = ToolSpec(
     read_only=False,
 )
 
-_SPECS = (KERNEL_VARS, NOTEBOOK_CELLS, PROPOSE_CELL)
+_SPECS = (KERNEL_VARS, NOTEBOOK_CELLS, PROPOSE_CELL, *FRONT_SPECS)
 
 PROMPT_SECTION = (
     "You work beside the user's live notebook kernel. `kernel_vars` summarizes their variables "
     "and `notebook_cells` shows the cells they ran (with outputs and errors): look before you "
-    "guess. To run code in the kernel, propose it with `propose_cell`; the user decides whether "
-    "to run it."
+    "guess. `notebook_read` shows the notebook as the user sees it (every cell, with its id); "
+    "`notebook_edit` and `notebook_insert` change it, with the user's approval. To run code in "
+    "the kernel, propose it with `propose_cell`; the user decides whether to run it."
 )
 
 # IPython's own names in the user namespace: the output cache (_, __, _5), the input cache
@@ -203,6 +218,8 @@ class NotebookTools(ToolSource):
         self._sidebars: list[SidebarSender] = []
         self._count = 0
         self._installed = False
+        self.fronts = FrontEnds()
+        self.front = FrontNotebook(self.fronts)
 
     # ── wiring ──
 
@@ -224,6 +241,8 @@ class NotebookTools(ToolSource):
         tools = runner.tools
         if isinstance(tools, Toolbox) and tools.find(NotebookTools) is None:
             tools.add(self)
+        if not isinstance(runner.previewer, NotebookPreviewer):
+            runner.previewer = NotebookPreviewer(runner.previewer, self.front)
 
     def add_sidebar(self, sender: SidebarSender) -> Callable[[], None]:
         """Offer every new proposal to ``sender`` too; returns the function that stops it."""
@@ -233,8 +252,12 @@ class NotebookTools(ToolSource):
     # ── ToolPort ──
 
     def specs(self) -> Sequence[ToolSpec]:
-        """``kernel_vars``, ``notebook_cells``, ``propose_cell``."""
+        """``kernel_vars``, ``notebook_cells``, ``propose_cell`` and the front end's tools."""
         return _SPECS
+
+    def begin_turn(self, message_id: str) -> None:
+        """Changes made from now on are marked as made by ``message_id``."""
+        self.front.message_id = message_id
 
     def prompt_section(self) -> str:
         """What the system prompt says about these tools."""
@@ -252,6 +275,8 @@ class NotebookTools(ToolSource):
                 text = self._propose_result(
                     self.propose(check_arguments(PROPOSE_CELL, arguments)["code"])
                 )
+            elif call.name in (NOTEBOOK_READ.name, NOTEBOOK_EDIT.name, NOTEBOOK_INSERT.name):
+                text = await self._notebook(call.name, arguments)
             else:
                 raise ToolError(
                     f"unknown tool {call.name!r}; the notebook tools are "
@@ -269,6 +294,46 @@ class NotebookTools(ToolSource):
                 is_error=True,
             )
         return ToolResult(call_id=call.id, name=call.name, content=text)
+
+    # ── the notebook through its front end ──
+
+    async def _notebook(self, name: str, arguments: Mapping[str, Any]) -> str:
+        """``notebook_read``, ``notebook_edit`` or ``notebook_insert``: through the front end
+        when one is connected, else the fallback (the kernel's history, a proposal)."""
+        if name == NOTEBOOK_READ.name:
+            args = check_arguments(NOTEBOOK_READ, arguments)
+            refs = [cell_ref(r, "cells", tool=name) for r in args.get("cells") or ()]
+            if self.fronts.connected:
+                return await self.front.read(refs or None)
+            return (
+                f"{NO_FRONT_END} Here instead are the cells this kernel ran (its history: cells "
+                "never run and unsaved edits are missing; no cell ids, so no notebook_edit):"
+                f"\n\n{self.cells()}"
+            )
+        if name == NOTEBOOK_EDIT.name:
+            args = check_arguments(NOTEBOOK_EDIT, arguments)
+            ref = cell_ref(args["cell"], "cell", tool=name)
+            if not self.fronts.connected:
+                raise ToolError(
+                    f"{NO_FRONT_END} Nothing was edited: propose the corrected code as a new "
+                    "cell with propose_cell instead.",
+                    tool=name,
+                )
+            return await self.front.edit(ref, args["source"])
+        args = check_arguments(NOTEBOOK_INSERT, arguments)
+        after = args.get("after")
+        after = None if after is None else cell_ref(after, "after", tool=name)
+        cell_type = str(args.get("type") or "code")
+        if self.fronts.connected:
+            return await self.front.insert(after, args["source"], cell_type)
+        if cell_type != "code":
+            raise ToolError(
+                f"{NO_FRONT_END} Nothing was inserted: only code can be proposed "
+                "(propose_cell), and it appears below the next cell the user runs.",
+                tool=name,
+            )
+        proposal = self.propose(args["source"])
+        return f"{NO_FRONT_END} The code was proposed instead. {self._propose_result(proposal)}"
 
     # ── variables ──
 

@@ -91,6 +91,20 @@ class ActionRequest(TypedDict, total=False):
     text: str
 
 
+class NotebookReply(TypedDict, total=False):
+    """Front end → kernel: the outcome of a ``notebook_request`` (``collet_nb.ui.notebook_front``):
+    ``ok`` with the ``cells`` read or the ``cell`` changed, or ``ok`` False with ``error``."""
+
+    protocol_version: int
+    type: Literal["notebook_reply"]
+    request_id: str
+    ok: bool
+    error: str
+    path: str
+    cells: list[dict[str, Any]]
+    cell: dict[str, Any]
+
+
 class SyncRequest(TypedDict):
     """View → kernel: send this view's events from ``seen`` on."""
 
@@ -103,7 +117,9 @@ class ProtocolError(ValueError):
     """A malformed or unknown sidebar message."""
 
 
-def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest | ActionRequest:
+def check_request(
+    data: Any,
+) -> SendRequest | CommandRequest | HelloRequest | ActionRequest | NotebookReply:
     """Validate a sidebar message.
 
     Raises:
@@ -119,10 +135,15 @@ def check_request(data: Any) -> SendRequest | CommandRequest | HelloRequest | Ac
             f"{PROTOCOL_VERSION}); reload the page after upgrading collet_nb"
         )
     kind = data.get("type")
-    if kind not in ("send", "command", "hello", "action"):
+    if kind not in ("send", "command", "hello", "action", "notebook_reply"):
         raise ProtocolError(
-            f"unknown message type {kind!r}; expected send, command, hello or action"
+            f"unknown message type {kind!r}; expected send, command, hello, action or "
+            "notebook_reply"
         )
+    if kind == "notebook_reply" and not (
+        isinstance(data.get("request_id"), str) and isinstance(data.get("ok"), bool)
+    ):
+        raise ProtocolError("a notebook_reply needs a request_id string and an ok boolean")
     if kind in ("send", "command") and not isinstance(data.get("text"), str):
         raise ProtocolError(f"a {kind} message needs a text string")
     if kind in ("send", "command"):

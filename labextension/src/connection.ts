@@ -6,11 +6,14 @@
 
 import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { JSONObject } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { Conversation } from './conversation';
+import { readNotebookRequest } from './notebook';
+import type { NotebookReply, NotebookRequest } from './notebook';
 import { COMM_TARGET, PROTOCOL_VERSION, ProtocolProblem, readKernelMessage } from './protocol';
 import type {
   ActionRequest,
@@ -63,6 +66,8 @@ export class Connection implements IDisposable {
   readonly conversation = new Conversation();
   /** The latest status snapshot (null before the first one). */
   status: SessionStatus | null = null;
+  /** Performs the agent's notebook requests on this notebook (null: refused). */
+  notebook: ((request: NotebookRequest) => NotebookReply) | null = null;
   private _state: LinkState = 'no-kernel';
   private _asked = -1;
   private _askedAt = 0;
@@ -246,6 +251,10 @@ export class Connection implements IDisposable {
     if (comm !== this._comm) {
       return;
     }
+    if ((data as { type?: unknown } | null)?.type === 'notebook_request') {
+      this._onNotebookRequest(comm, data);
+      return;
+    }
     const msg = readKernelMessage(data);
     if (msg instanceof ProtocolProblem) {
       this._problem = msg.reason;
@@ -287,6 +296,33 @@ export class Connection implements IDisposable {
       }
     }
     this._changed.emit();
+  }
+
+  /** The agent's notebook tool asks for the notebook (notebook.ts): answer at once. */
+  private _onNotebookRequest(comm: Kernel.IComm, data: unknown): void {
+    const request = readNotebookRequest(data);
+    const id = (data as { request_id?: unknown }).request_id;
+    const refused = (error: string): NotebookReply => ({
+      protocol_version: PROTOCOL_VERSION,
+      type: 'notebook_reply',
+      request_id: typeof id === 'string' ? id : '',
+      ok: false,
+      error,
+      path: ''
+    });
+    let reply: NotebookReply;
+    if (typeof request === 'string') {
+      reply = refused(`the front end cannot read this request: ${request}`);
+    } else if (this.notebook === null) {
+      reply = refused('this front end does not serve notebook requests');
+    } else {
+      try {
+        reply = this.notebook(request);
+      } catch (error) {
+        reply = refused(`the front end failed: ${String(error)}`);
+      }
+    }
+    comm.send(reply as unknown as JSONObject);
   }
 
   /** Events are missing before a batch: ask for the log again from `seen`. */

@@ -12,6 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { Connection } from './connection';
 import type { Attention, Conversation } from './conversation';
+import { answerNotebook } from './notebook';
 import { PREFIX, atEnd, badge, button, el, fill } from './dom';
 import { AGENTS, PROTOCOL_VERSION } from './protocol';
 import type {
@@ -215,6 +216,9 @@ export class ColletSidebar extends Widget {
       created.transcript.connect((_sender, transcript) => {
         insertTranscript(panel, transcript);
       });
+      // The agent's notebook tools act on this panel's notebook model (notebook.ts).
+      created.notebook = request =>
+        answerNotebook(panel.model?.sharedModel ?? null, request, panel.context.path);
       panel.disposed.connect(() => {
         created.dispose();
         this._connections.delete(panel);

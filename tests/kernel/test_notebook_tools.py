@@ -195,3 +195,35 @@ def test_a_sidebar_that_takes_a_proposal_gets_it_instead_of_the_next_cell(tmp_pa
         ]
     finally:
         kernel.shutdown()
+
+
+def test_without_a_front_end_the_notebook_tools_say_so_and_fall_back(tmp_path):
+    """No labextension (nbclient, VS Code): notebook_read is the kernel's history, an edit is
+    refused towards propose_cell, an inserted code cell becomes a proposal (issue 20)."""
+    kernel = start("current", tmp_path)
+    try:
+        run(kernel, "total = 6 * 7\nprint('the total is', total)")
+        content, is_error, _ = use(kernel, "notebook_read")
+        assert not is_error
+        assert content.startswith("No notebook front end is connected to this kernel")
+        assert "total = 6 * 7" in content
+        assert "the total is 42" in content
+
+        content, is_error, _ = use(kernel, "notebook_edit", cell=0, source="total = 0")
+        assert is_error
+        assert "No notebook front end is connected" in content
+        assert "Nothing was edited: propose the corrected code" in content
+        assert kernel.eval("total") == 42
+
+        content, is_error, reply = use(kernel, "notebook_insert", source="half = total / 2")
+        assert not is_error
+        assert "The code was proposed instead." in content
+        (payload,) = [p for p in reply["payload"] if p["source"] == "set_next_input"]
+        assert payload["text"].endswith("\nhalf = total / 2")
+        assert kernel.eval("'half' in dir()") is False  # proposed, never run
+
+        content, is_error, _ = use(kernel, "notebook_insert", source="# Notes", type="markdown")
+        assert is_error
+        assert "Nothing was inserted" in content
+    finally:
+        kernel.shutdown()

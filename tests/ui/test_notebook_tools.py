@@ -10,6 +10,8 @@ from collet_nb.core.approval import needs_approval
 from collet_nb.core.chat import ToolCall
 from collet_nb.core.kinds import ApprovalMode
 from collet_nb.core.ports import ToolPort
+from collet_nb.core.preview import GenericPreviewer
+from collet_nb.ui.notebook_front import NotebookPreviewer
 from collet_nb.ui.notebook_tools import CellLimits, NotebookTools
 
 
@@ -29,16 +31,22 @@ def use(tools, name: str, **arguments):
     return asyncio.run(tools.call(ToolCall(id="t1", name=name), arguments))
 
 
-def test_the_three_tools_are_offered_and_only_propose_cell_asks_in_auto_mode(tools):
+NAMES = [
+    "kernel_vars", "notebook_cells", "propose_cell", "notebook_read", "notebook_edit",
+    "notebook_insert",
+]  # fmt: skip
+
+
+def test_the_tools_are_offered_and_only_those_that_change_the_notebook_ask_in_auto_mode(tools):
     port: ToolPort = tools
     specs = {spec.name: spec for spec in port.specs()}
-    assert list(specs) == ["kernel_vars", "notebook_cells", "propose_cell"]
+    assert list(specs) == NAMES
     asks = {
         name
         for name, spec in specs.items()
         if needs_approval(mode=ApprovalMode.AUTO, spec=spec, session_allowed=())
     }
-    assert asks == {"propose_cell"}
+    assert asks == {"propose_cell", "notebook_edit", "notebook_insert"}
 
 
 def test_kernel_vars_lists_the_users_variables_and_skips_the_rest(shell, tools):
@@ -279,12 +287,16 @@ def test_installing_twice_delivers_once(shell, tools):
 
 def test_attach_adds_the_tools_to_a_sessions_toolbox_once(tools):
     box = Toolbox([])
-    runner = types.SimpleNamespace(tools=box)
+    inner = GenericPreviewer(cwd=".")
+    runner = types.SimpleNamespace(tools=box, previewer=inner)
     tools.attach(None, runner)
     tools.attach(None, runner)
     assert box.sources == (tools,)
-    assert [s.name for s in box.specs()] == ["kernel_vars", "notebook_cells", "propose_cell"]
+    assert [s.name for s in box.specs()] == NAMES
     assert "propose_cell" in box.prompt_section()
+    # The notebook tools' previews go in front of the session's own, once.
+    assert isinstance(runner.previewer, NotebookPreviewer)
+    assert runner.previewer.inner is inner
 
 
 def test_a_call_through_the_toolbox_reaches_the_tools(shell, tools):

@@ -1,0 +1,256 @@
+/**
+ * The agent's notebook tools, front-end side (issue 20): the kernel's `notebook_request`s
+ * (read the notebook, replace one cell's source, insert a cell) performed on the panel's
+ * notebook model, so a change shows at once, Ctrl+Z undoes it and real-time collaboration sees
+ * it; each gets a `notebook_reply` (docs/protocol.md, "The notebook through the front end").
+ *
+ * Pure over a small structural view of `ISharedNotebook` (unit-tested with fakes); the
+ * Connection carries the messages (`serveNotebook` wires a panel to it).
+ */
+
+import { PROTOCOL_VERSION } from './protocol';
+
+/** The metadata key that marks a cell the agent changed: `{message_id}`. */
+export const AGENT_MARK = 'collet_nb';
+
+/** At most this much text of one output crosses the comm (the kernel cuts further). */
+const OUTPUT_CHARS = 20_000;
+
+export type NotebookOp = 'read' | 'edit' | 'insert';
+
+/** Kernel → front end (collet_nb/ui/notebook_front.py `NotebookRequest`). */
+export interface NotebookRequest {
+  type: 'notebook_request';
+  request_id: string;
+  op: NotebookOp;
+  cell_id?: string;
+  source?: string;
+  expected?: string;
+  after_id?: string | null;
+  cell_type?: 'code' | 'markdown';
+  message_id?: string;
+}
+
+/** One cell as the kernel reads it. */
+export interface WireCell {
+  index: number;
+  id: string;
+  cell_type: string;
+  source: string;
+  execution_count: number | null;
+  outputs: { output_type: string; text: string }[];
+}
+
+/** Front end → kernel. */
+export interface NotebookReply {
+  protocol_version: number;
+  type: 'notebook_reply';
+  request_id: string;
+  ok: boolean;
+  error: string;
+  path: string;
+  cells?: WireCell[];
+  cell?: WireCell;
+}
+
+/** What of an nbformat output this module reads. */
+export interface OutputLike {
+  output_type: string;
+  name?: unknown;
+  text?: unknown;
+  data?: unknown;
+  ename?: unknown;
+  evalue?: unknown;
+  traceback?: unknown;
+}
+
+/** What of a shared cell this module uses (`ISharedCell` of @jupyter/ydoc fits it). */
+export interface CellLike {
+  readonly id: string;
+  readonly cell_type: string;
+  getSource(): unknown;
+  setSource(value: string): void;
+  setMetadata(key: string, value: { message_id: string }): void;
+  transact(f: () => void): void;
+  readonly execution_count?: number | null;
+  getOutputs?(): OutputLike[];
+  readonly undoManager?: { stopCapturing(): void } | null;
+}
+
+/** What of a shared notebook this module uses (`ISharedNotebook` fits it). */
+export interface NotebookLike {
+  readonly cells: readonly CellLike[];
+  insertCell(
+    index: number,
+    cell: { cell_type: string; source: string; metadata: { [AGENT_MARK]: { message_id: string } } }
+  ): CellLike;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A `notebook_request` from the kernel, or why it is not one. */
+export function readNotebookRequest(data: unknown): NotebookRequest | string {
+  if (!isRecord(data) || data.type !== 'notebook_request') {
+    return 'not a notebook request';
+  }
+  if (typeof data.request_id !== 'string') {
+    return 'a notebook request without a request_id';
+  }
+  if (data.op !== 'read' && data.op !== 'edit' && data.op !== 'insert') {
+    return `unknown notebook operation ${JSON.stringify(data.op)}`;
+  }
+  const strings = ['cell_id', 'source', 'expected', 'message_id'] as const;
+  for (const key of strings) {
+    if (key in data && typeof data[key] !== 'string') {
+      return `${key} must be a string`;
+    }
+  }
+  if ('after_id' in data && data.after_id !== null && typeof data.after_id !== 'string') {
+    return 'after_id must be a string or null';
+  }
+  if ('cell_type' in data && data.cell_type !== 'code' && data.cell_type !== 'markdown') {
+    return 'cell_type must be code or markdown';
+  }
+  return data as unknown as NotebookRequest;
+}
+
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex
+
+function joined(value: unknown): string {
+  if (Array.isArray(value)) {
+    return value.map(String).join('');
+  }
+  return typeof value === 'string' ? value : '';
+}
+
+function cut(text: string): string {
+  return text.length > OUTPUT_CHARS
+    ? `${text.slice(0, OUTPUT_CHARS)}… (${(text.length - OUTPUT_CHARS).toLocaleString('en')} more characters)`
+    : text;
+}
+
+/** One output as text: streams and `text/plain` as they are, errors with their traceback,
+ * anything else (an image, HTML without text) as its type and size. */
+export function outputText(output: OutputLike): { output_type: string; text: string } {
+  const kind = output.output_type;
+  if (kind === 'stream') {
+    const name = typeof output.name === 'string' ? output.name : 'stdout';
+    return { output_type: kind, text: `${name}: ${cut(joined(output.text))}` };
+  }
+  if (kind === 'error') {
+    const trace = joined(
+      Array.isArray(output.traceback) ? output.traceback.map(line => `${String(line)}\n`) : ''
+    ).replace(ANSI, '');
+    return {
+      output_type: kind,
+      text: cut(`${String(output.ename)}: ${String(output.evalue)}\n${trace}`.trimEnd())
+    };
+  }
+  const data = isRecord(output.data) ? output.data : {};
+  const plain = joined(data['text/plain']);
+  const others = Object.keys(data)
+    .filter(mime => mime !== 'text/plain')
+    .map(mime => `${mime}, ${joined(data[mime]).length.toLocaleString('en')} characters`);
+  const parts: string[] = [];
+  if (plain) {
+    parts.push(cut(plain));
+  }
+  if (others.length > 0) {
+    parts.push(`(also ${others.join('; ')})`);
+  }
+  return { output_type: kind, text: parts.join('\n') || '(no data)' };
+}
+
+/** A cell as the kernel reads it. */
+export function wireCell(cell: CellLike, index: number): WireCell {
+  const source = cell.getSource();
+  return {
+    index,
+    id: cell.id,
+    cell_type: cell.cell_type,
+    source: typeof source === 'string' ? source : JSON.stringify(source),
+    execution_count: typeof cell.execution_count === 'number' ? cell.execution_count : null,
+    outputs: (cell.getOutputs?.() ?? []).map(outputText)
+  };
+}
+
+function where(notebook: NotebookLike, id: string): number {
+  return notebook.cells.findIndex(cell => cell.id === id);
+}
+
+/** A change of its own on the cell's undo stack (not merged with the person's typing). */
+function asOneStep(cell: CellLike, change: () => void): void {
+  cell.undoManager?.stopCapturing();
+  cell.transact(change);
+  cell.undoManager?.stopCapturing();
+}
+
+/** Perform `request` on `notebook` (null: the panel has no model) and say how it went. */
+export function answerNotebook(
+  notebook: NotebookLike | null,
+  request: NotebookRequest,
+  path: string
+): NotebookReply {
+  const reply = (fields: Partial<NotebookReply>): NotebookReply => ({
+    protocol_version: PROTOCOL_VERSION,
+    type: 'notebook_reply',
+    request_id: request.request_id,
+    ok: true,
+    error: '',
+    path,
+    ...fields
+  });
+  const refuse = (error: string): NotebookReply => reply({ ok: false, error });
+  if (notebook === null) {
+    return refuse('the notebook is not open in the front end (no notebook model)');
+  }
+  const mark = { message_id: request.message_id ?? '' };
+  switch (request.op) {
+    case 'read':
+      return reply({ cells: notebook.cells.map(wireCell) });
+    case 'edit': {
+      const id = request.cell_id ?? '';
+      const index = where(notebook, id);
+      const cell = notebook.cells[index];
+      if (cell === undefined) {
+        return refuse(
+          `cell ${id} is no longer in the notebook (the user deleted it?); nothing was ` +
+            'edited: read the notebook again'
+        );
+      }
+      const now = wireCell(cell, index).source;
+      if (request.expected !== undefined && now !== request.expected) {
+        return refuse(
+          `the user changed cell ${index} (id ${id}) since you read it; nothing was edited. ` +
+            `Its source now:\n${now}\n(read the notebook again, then edit what is there now)`
+        );
+      }
+      asOneStep(cell, () => {
+        cell.setSource(request.source ?? '');
+        cell.setMetadata(AGENT_MARK, mark);
+      });
+      return reply({ cell: wireCell(cell, index) });
+    }
+    case 'insert': {
+      let index = notebook.cells.length;
+      if (typeof request.after_id === 'string') {
+        const after = where(notebook, request.after_id);
+        if (after < 0) {
+          return refuse(
+            `cell ${request.after_id} is no longer in the notebook; nothing was inserted: ` +
+              'read the notebook again'
+          );
+        }
+        index = after + 1;
+      }
+      const cell = notebook.insertCell(index, {
+        cell_type: request.cell_type ?? 'code',
+        source: request.source ?? '',
+        metadata: { [AGENT_MARK]: mark }
+      });
+      return reply({ cell: wireCell(cell, index) });
+    }
+  }
+}

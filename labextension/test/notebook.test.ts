@@ -1,0 +1,149 @@
+/**
+ * The agent's notebook requests performed on a real shared notebook model (@jupyter/ydoc's
+ * YNotebook, as JupyterLab holds it): what a read returns, an edit that lands as one undoable
+ * step marked with its message, the refusal when the person changed the cell, inserts.
+ */
+
+import { describe, expect, it } from 'vitest';
+
+import { YNotebook } from '@jupyter/ydoc';
+import type { ISharedCell } from '@jupyter/ydoc';
+
+import { AGENT_MARK, answerNotebook, outputText, readNotebookRequest } from '../src/notebook';
+import type { NotebookReply, NotebookRequest } from '../src/notebook';
+
+function notebook(...sources: string[]): YNotebook {
+  const model = YNotebook.create({ disableDocumentWideUndoRedo: true });
+  sources.forEach((source, i) => {
+    model.insertCell(i, { cell_type: 'code', source, metadata: {}, id: `c${i}` });
+  });
+  return model;
+}
+
+/** Cell `index` of `model` (a test fails loudly when it is missing). */
+function at(model: YNotebook, index: number): ISharedCell {
+  const cell = model.cells[index];
+  if (cell === undefined) {
+    throw new Error(`no cell ${index}`);
+  }
+  return cell;
+}
+
+function ask(model: YNotebook, fields: Partial<NotebookRequest>): NotebookReply {
+  const request = { type: 'notebook_request', request_id: 'n1', op: 'read', ...fields };
+  const read = readNotebookRequest(request);
+  if (typeof read === 'string') {
+    throw new Error(read);
+  }
+  return answerNotebook(model, read, 'a.ipynb');
+}
+
+describe('notebook requests', () => {
+  it('reads every cell with its id, type, source (unsaved included) and outputs', () => {
+    const model = notebook('x = 1', '');
+    const cell = model.cells[0];
+    if (cell?.cell_type === 'code') {
+      cell.setOutputs([{ output_type: 'stream', name: 'stdout', text: 'one\ntwo\n' }]);
+      cell.execution_count = 3;
+    }
+    const reply = ask(model, { op: 'read' });
+    expect(reply).toMatchObject({ type: 'notebook_reply', request_id: 'n1', ok: true });
+    expect(reply.path).toBe('a.ipynb');
+    expect(reply.cells).toEqual([
+      {
+        index: 0,
+        id: 'c0',
+        cell_type: 'code',
+        source: 'x = 1',
+        execution_count: 3,
+        outputs: [{ output_type: 'stream', text: 'stdout: one\ntwo\n' }]
+      },
+      { index: 1, id: 'c1', cell_type: 'code', source: '', execution_count: null, outputs: [] }
+    ]);
+  });
+
+  it('edits a cell as one undoable step, marked with the message', () => {
+    const model = notebook('x=1', 'y = 2');
+    const cell = at(model, 0);
+    cell.setSource('x=1  # typed by the person'); // the person's own step
+    const reply = ask(model, {
+      op: 'edit',
+      cell_id: 'c0',
+      expected: 'x=1  # typed by the person',
+      source: 'x = 1',
+      message_id: 'm4'
+    });
+    expect(reply.ok).toBe(true);
+    expect(reply.cell).toMatchObject({ index: 0, id: 'c0', source: 'x = 1' });
+    expect(cell.getMetadata(AGENT_MARK)).toEqual({ message_id: 'm4' });
+    cell.undo(); // Ctrl+Z in the cell: the agent's edit goes, the person's typing stays
+    expect(cell.getSource()).toBe('x=1  # typed by the person');
+    expect(cell.getMetadata(AGENT_MARK)).toBeUndefined();
+    expect(at(model, 1).getSource()).toBe('y = 2');
+  });
+
+  it('refuses an edit of a cell the person changed since the agent read it', () => {
+    const model = notebook('x=1');
+    at(model, 0).setSource('x=1  # mine');
+    const reply = ask(model, { op: 'edit', cell_id: 'c0', expected: 'x=1', source: 'x = 1' });
+    expect(reply.ok).toBe(false);
+    expect(reply.error).toContain('the user changed cell 0 (id c0) since you read it');
+    expect(reply.error).toContain('x=1  # mine');
+    expect(at(model, 0).getSource()).toBe('x=1  # mine');
+    expect(at(model, 0).getMetadata(AGENT_MARK)).toBeUndefined();
+  });
+
+  it('refuses an edit of a cell that is gone', () => {
+    const reply = ask(notebook('x=1'), { op: 'edit', cell_id: 'gone', expected: '', source: '' });
+    expect(reply.ok).toBe(false);
+    expect(reply.error).toContain('cell gone is no longer in the notebook');
+  });
+
+  it('inserts below a cell, or at the end, marked with the message', () => {
+    const model = notebook('a', 'b');
+    const below = ask(model, {
+      op: 'insert',
+      after_id: 'c0',
+      source: '# notes',
+      cell_type: 'markdown',
+      message_id: 'm2'
+    });
+    expect(below.cell).toMatchObject({ index: 1, cell_type: 'markdown', source: '# notes' });
+    const last = ask(model, { op: 'insert', after_id: null, source: 'c = 3' });
+    expect(last.cell).toMatchObject({ index: 3, cell_type: 'code', source: 'c = 3' });
+    expect(model.cells.map(c => c.getSource())).toEqual(['a', '# notes', 'b', 'c = 3']);
+    expect(at(model, 1).getMetadata(AGENT_MARK)).toEqual({ message_id: 'm2' });
+  });
+
+  it('says what is wrong with a request it cannot read', () => {
+    expect(readNotebookRequest({ type: 'notebook_request', op: 'read' })).toBe(
+      'a notebook request without a request_id'
+    );
+    expect(readNotebookRequest({ type: 'notebook_request', request_id: 'n', op: 'run' })).toBe(
+      'unknown notebook operation "run"'
+    );
+    expect(
+      answerNotebook(null, { type: 'notebook_request', request_id: 'n', op: 'read' }, '').ok
+    ).toBe(false);
+  });
+});
+
+describe('outputText', () => {
+  it('keeps text, strips colours from tracebacks and sizes what is not text', () => {
+    expect(
+      outputText({
+        output_type: 'error',
+        ename: 'ValueError',
+        evalue: 'bad',
+        traceback: ['\u001b[31mTraceback\u001b[0m', 'ValueError: bad']
+      }).text
+    ).toBe('ValueError: bad\nTraceback\nValueError: bad');
+    expect(
+      outputText({
+        output_type: 'display_data',
+        data: { 'text/plain': '<Figure>', 'image/png': 'iVBORw0KGgo=' }
+      }).text
+    ).toBe('<Figure>\n(also image/png, 12 characters)');
+    expect(outputText({ output_type: 'display_data', data: {} }).text).toBe('(no data)');
+  });
+});
