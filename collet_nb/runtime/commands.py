@@ -25,6 +25,7 @@ from collet_nb.runtime.runner import SessionRunner
 
 if TYPE_CHECKING:
     from collet_nb.adapters.mcp import ServerStatus
+    from collet_nb.adapters.mcp.catalog import McpPrompt, McpResource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +109,18 @@ def _server_line(status: ServerStatus) -> str:
     return line
 
 
+def _resource_line(resource: McpResource) -> str:
+    """One ``/mcp resources`` line: URI, name, MIME type."""
+    return f"{resource.uri} · {resource.name or '(no name)'} · {resource.mime_type or '?'}"
+
+
+def _prompt_line(prompt: McpPrompt) -> str:
+    """One ``/mcp prompts`` line: name, arguments (``*`` marks a required one), what it does."""
+    args = ", ".join(f"{a.name}{'*' if a.required else ''}" for a in prompt.arguments)
+    line = f"{prompt.name}({args})"
+    return f"{line}: {prompt.description}" if prompt.description else line
+
+
 def _summary(spec: ToolSpec) -> str:
     """The first sentence of a tool's description."""
     return spec.description.split(". ")[0].rstrip(".")
@@ -145,6 +158,7 @@ class CommandRunner:
             "tools": self._tools,
             "skills": self._skills,
             "mcp": self._mcp,
+            "prompt": self._prompt,
             "save-plan": self._save_plan,
             "checkpoints": self._checkpoints,
             "rewind": self._rewind,
@@ -328,17 +342,54 @@ class CommandRunner:
             home = Path(runner.settings.home).expanduser()
             files = " or ".join(str(f) for f in mcp_files(Path(runner.session.project_dir), home))
             return Outcome(text=f"no MCP servers configured; add an mcpServers entry to {files}")
-        if command.args[:1] == ("restart",):
-            if len(command.args) != 2:
-                raise ConfigError("/mcp restart takes the server's NAME; see /mcp list")
-            name = command.args[1]
-            manager.server(name)  # an unknown name is said now, not after a wait
+        what = command.args[0] if command.args else "list"
+        if what == "list":
+            return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
+        if len(command.args) != 2:
+            raise ConfigError(f"/mcp {what} takes the server's NAME; see /mcp list")
+        name = command.args[1]
+        manager.server(name)  # an unknown name is said now, not after a wait
+        mcp = manager
 
-            async def restart() -> str:
-                return _server_line(await manager.restart(name))
+        async def restart() -> str:
+            return _server_line(await mcp.restart(name))
 
-            return Outcome(text="", later=restart)
-        return Outcome(text="\n".join(_server_line(s) for s in manager.describe()))
+        async def resources() -> str:
+            found = await mcp.resources(name)
+            return "\n".join(_resource_line(r) for r in found) or f"{name}: no resources (none)"
+
+        async def prompts() -> str:
+            found = await mcp.prompts(name)
+            return "\n".join(_prompt_line(p) for p in found) or f"{name}: no prompts (none)"
+
+        later = {"restart": restart, "resources": resources, "prompts": prompts}[what]
+        return Outcome(text="", later=later)
+
+    def _prompt(self, runner: SessionRunner, command: Command) -> Outcome:
+        """``/prompt SERVER NAME key=value…``: the server's prompt, sent as a user message."""
+        manager = self.hub.parts(runner).mcp
+        if manager is None or isinstance(manager, BrokenMcpConfig):
+            return self._mcp(runner, command)  # says why there are no servers
+        server, name, *pairs = command.args
+        arguments: dict[str, str] = {}
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            if not eq or not key:
+                raise ConfigError(
+                    f"/prompt: {pair!r} is not key=value; usage: /prompt SERVER NAME "
+                    "[key=value …] (see /mcp prompts SERVER)",
+                    key="prompt",
+                )
+            arguments[key] = value
+        manager.server(server)  # an unknown server is said now, not after a wait
+        mcp = manager
+
+        async def send() -> str:
+            text = await mcp.prompt(server, name, arguments)
+            msg = runner.send(text)
+            return f"prompt {name} of {server}: sent as {msg.id}"
+
+        return Outcome(text="", later=send)
 
     def _checkpoints(self, runner: SessionRunner, command: Command) -> Outcome:
         store = self.hub.parts(runner).checkpoints

@@ -3,12 +3,14 @@
 Run ``python tests/support/mcp_server.py stdio`` or ``... http PORT``. Options: ``--fail-start``
 (write to stderr, exit 2 before serving), ``--hang-start`` (never answer), ``--stderr TEXT``
 (write a line to stderr at start), ``--handshake-only`` (over HTTP: refuse ``server/discover``,
-so clients fall back to the 2025-11-25 handshake, with a stateful session a restart loses). The
+so clients fall back to the 2025-11-25 handshake, with a stateful session a restart loses),
+``--tools-only`` (declare neither resources nor prompts among its capabilities). The
 tools cover every path of the client: text, numbers, a read-only annotation, an image, an error
 result, a crash mid-call, a call that never returns. With ``--extras`` four more (kept out by
 default: more than ten tools would put them all behind ``tool_search`` in the sessions that use
 this server): one that adds a tool at runtime (and says so), one that logs, one that reports
-progress, one that asks for the client's roots.
+progress, one that asks for the client's roots; and a resource (``collet://notes/readme``) and
+a prompt (``review``: ``code`` required, ``focus`` optional; its second message is an image).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import warnings
 from typing import Annotated, Any
 
 import anyio
-from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve
+from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve, UserMessage
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import METHOD_NOT_FOUND, ListRootsResult, ToolAnnotations
@@ -144,6 +146,27 @@ def roots(found: Annotated[ListRootsResult, Resolve(_ask_roots)]) -> str:
 
 EXTRAS = (grow, chatter, slow, roots)
 
+README = "collet test server: notes kept for the tests."
+
+
+def readme() -> str:
+    return README
+
+
+def review(code: str, focus: str = "bugs") -> list[UserMessage]:
+    """Ask for a review of `code`, looking for `focus`."""
+    return [
+        UserMessage(f"Review this code for {focus}:\n{code}"),
+        UserMessage(Image(data=PNG, format="png")),
+    ]
+
+
+def add_extras() -> None:
+    for tool in EXTRAS:
+        server.add_tool(tool)
+    server.resource("collet://notes/readme", name="readme", mime_type="text/plain")(readme)
+    server.prompt(name="review", description="Ask for a code review.")(review)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -154,10 +177,17 @@ def main() -> None:
     parser.add_argument("--stderr", default="")
     parser.add_argument("--handshake-only", action="store_true")
     parser.add_argument("--extras", action="store_true")
+    parser.add_argument("--tools-only", action="store_true")
     args = parser.parse_args()
     if args.extras:
-        for tool in EXTRAS:
-            server.add_tool(tool)
+        add_extras()
+    if args.tools_only:
+        # Capabilities follow the methods served: without these, it offers neither.
+        handlers = server._lowlevel_server._request_handlers
+        for method in ("resources/list", "resources/read", "resources/templates/list"):
+            handlers.pop(method, None)
+        handlers.pop("prompts/list", None)
+        handlers.pop("prompts/get", None)
     if args.handshake_only:
         HANDSHAKE_ONLY.add("yes")
     if args.stderr:

@@ -55,6 +55,83 @@ class McpTool:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class McpResource:
+    """One resource a server listed (``/mcp resources NAME``).
+
+    Attributes:
+        uri: its URI.
+        name: its name (or title).
+        mime_type: its MIME type, when the server says.
+        description: what it is, when the server says.
+    """
+
+    uri: str
+    name: str = ""
+    mime_type: str | None = None
+    description: str = ""
+
+    @classmethod
+    def from_listing(cls, resource: Any) -> McpResource:
+        """Read an ``mcp.types.Resource``."""
+        return cls(
+            uri=str(resource.uri),
+            name=resource.name or getattr(resource, "title", None) or "",
+            mime_type=getattr(resource, "mime_type", None),
+            description=getattr(resource, "description", None) or "",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class McpPromptArgument:
+    """One argument of a prompt: its name, what it is, whether it must be given."""
+
+    name: str
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class McpPrompt:
+    """One prompt a server listed (``/mcp prompts NAME``, ``/prompt SERVER NAME``).
+
+    Attributes:
+        name: its name on the server.
+        description: what it is for.
+        arguments: what it takes, in the server's order.
+    """
+
+    name: str
+    description: str = ""
+    arguments: tuple[McpPromptArgument, ...] = ()
+
+    @classmethod
+    def from_listing(cls, prompt: Any) -> McpPrompt:
+        """Read an ``mcp.types.Prompt``."""
+        return cls(
+            name=prompt.name,
+            description=prompt.description or getattr(prompt, "title", None) or "",
+            arguments=tuple(
+                McpPromptArgument(
+                    name=arg.name,
+                    description=arg.description or getattr(arg, "title", None) or "",
+                    required=bool(arg.required),
+                )
+                for arg in (prompt.arguments or ())
+            ),
+        )
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The names of the arguments that must be given."""
+        return tuple(arg.name for arg in self.arguments if arg.required)
+
+    def usage(self, server: str) -> str:
+        """``/prompt SERVER NAME key=VALUE [key=VALUE]``: how to send it."""
+        words = [f"{a.name}=VALUE" if a.required else f"[{a.name}=VALUE]" for a in self.arguments]
+        return " ".join([f"/prompt {server} {self.name}", *words])
+
+
 def qualified_name(server: str, tool: str) -> str:
     """The model-facing name of ``tool`` of ``server``: ``mcp__<server>__<tool>``, made safe."""
     name = f"{PREFIX}{server}__{_UNSAFE.sub('_', tool)}"

@@ -1,4 +1,5 @@
-"""A tool result as the model reads it: text blocks joined, binary content as placeholders.
+"""A tool result (or a prompt) as the model reads it: text blocks joined, binary content as
+placeholders.
 
 Images and audio cannot go back as tool text: the model learns what came and how big it was.
 """
@@ -18,6 +19,17 @@ def render_result(result: Any, *, cap: int) -> tuple[str, bool]:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
     text = "\n".join(parts) if parts else "(no output)"
     return truncate_middle(text, cap), bool(result.is_error)
+
+
+def prompt_text(result: Any) -> str:
+    """The text of an ``mcp.types.GetPromptResult`` as one user message: its messages' text in
+    order, a blank line apart; non-text content as a short description (``[image: …]``); a
+    message the prompt gives the assistant marked ``(assistant)``."""
+    parts = []
+    for message in result.messages:
+        text = _render_block(message.content)
+        parts.append(f"(assistant) {text}" if str(message.role) == "assistant" else text)
+    return "\n\n".join(parts)
 
 
 def _render_block(block: Any) -> str:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from collet_nb.adapters.mcp.catalog import Catalog, McpTool
-from collet_nb.adapters.mcp.content import render_result
+from collet_nb.adapters.mcp.catalog import Catalog, McpPrompt, McpResource, McpTool
+from collet_nb.adapters.mcp.content import prompt_text, render_result
 from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions, describe_error
 from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
@@ -222,6 +222,80 @@ class McpManager(ToolSource):
         await server.stop()
         await server.start()
         return server.status()
+
+    async def resources(self, name: str) -> tuple[McpResource, ...]:
+        """The resources of server ``name`` (``/mcp resources NAME``), started if need be.
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it cannot start, does not offer resources, or errs.
+        """
+        server = await self._running(name)
+        return await server.list_resources()
+
+    async def prompts(self, name: str) -> tuple[McpPrompt, ...]:
+        """The prompts of server ``name`` (``/mcp prompts NAME``), started if need be.
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it cannot start, does not offer prompts, or errs.
+        """
+        server = await self._running(name)
+        return await server.list_prompts()
+
+    async def prompt(self, name: str, prompt: str, arguments: Mapping[str, str]) -> str:
+        """Prompt ``prompt`` of server ``name`` with ``arguments`` (``prompts/get``), as the text
+        of one user message (``/prompt SERVER NAME key=value…``).
+
+        Raises:
+            ConfigError: for an unknown server or prompt, a missing required argument or one
+                the prompt does not take (naming it, with the usage).
+            McpServerError: when the server cannot start, does not offer prompts, or errs.
+        """
+        server = await self._running(name)
+        listed = {p.name: p for p in await server.list_prompts()}
+        found = listed.get(prompt)
+        if found is None:
+            names = ", ".join(listed) or "none"
+            raise ConfigError(
+                f"MCP server {name!r} has no prompt {prompt!r}; its prompts are: {names}",
+                key="prompt",
+            )
+        missing = [arg for arg in found.required if not arguments.get(arg)]
+        known = [arg.name for arg in found.arguments]
+        unknown = [key for key in arguments if key not in known]
+        if missing or unknown:
+            problem = (
+                f"missing required argument {missing[0]!r}"
+                if missing
+                else f"no argument {unknown[0]!r} (it takes: {', '.join(known) or 'none'})"
+            )
+            raise ConfigError(
+                f"prompt {prompt!r}: {problem}; usage: {found.usage(name)}", key="prompt"
+            )
+        result = await server.get_prompt(prompt, dict(arguments))
+        text = prompt_text(result)
+        if not text.strip():
+            raise McpServerError(
+                f"MCP server {name!r}: prompt {prompt!r} came back empty", server=name
+            )
+        return text
+
+    async def _running(self, name: str) -> ManagedServer:
+        """Server ``name``, started if it is not running.
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it is disabled, the manager is closed, or it fails to start.
+        """
+        server = self.server(name)
+        if self.closed:
+            raise McpServerError("the MCP servers of this session were closed", server=name)
+        if server.state is not ServerState.RUNNING:
+            if server.state is ServerState.FAILED and not server.due():
+                raise McpServerError(server.last_error or "failed", server=name)
+            await server.start()
+        return server
 
     def describe(self) -> list[ServerStatus]:
         """Every configured server, in the configuration's order (``/mcp list``)."""

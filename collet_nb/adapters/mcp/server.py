@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import anyio
 
-from collet_nb.adapters.mcp.catalog import McpTool
+from collet_nb.adapters.mcp.catalog import McpPrompt, McpResource, McpTool
 from collet_nb.adapters.mcp.state import ServerLifecycle, ServerState, ServerStatus
 from collet_nb.adapters.mcp.stderr_log import StderrLog
 from collet_nb.adapters.mcp.transport import http_transport, stdio_transport
@@ -100,12 +100,13 @@ class ServerOptions:
 
 @dataclass(kw_only=True, eq=False)
 class _Request:
-    """One tool call waiting for the owner's task group."""
+    """One tool call (or another request, ``op``) waiting for the owner's task group."""
 
-    tool: str
+    tool: str  # the tool's name, or the method of another request (``prompts/get``)
     arguments: dict[str, Any]
     future: asyncio.Future[Any]
     on_progress: ProgressCallback | None = None
+    op: Callable[[Any], Awaitable[Any]] | None = None  # sends the request, given the client
     scope: anyio.CancelScope | None = field(default=None)
 
     def resolve(self, value: Any) -> None:
@@ -263,13 +264,91 @@ class ManagedServer:
         Raises:
             McpServerError: when the server is not running, dies, errs or times out.
         """
+        return await self._request(tool, arguments, on_progress, None)
+
+    def offers(self, feature: str) -> bool:
+        """Whether the running server declared ``feature`` (``resources``, ``prompts``) among
+        its capabilities (False when it is not running)."""
+        client = self._client
+        if client is None:
+            return False
+        return getattr(client.server_capabilities, feature, None) is not None
+
+    async def list_resources(self) -> tuple[McpResource, ...]:
+        """Its resources (``resources/list``, every page).
+
+        Raises:
+            McpServerError: when it is not running, does not offer resources, errs or times out.
+        """
+        self._require("resources")
+
+        async def op(client: Any) -> tuple[McpResource, ...]:
+            found: list[McpResource] = []
+            cursor: str | None = None
+            for _ in range(_LIST_PAGES):
+                page = await client.list_resources(cursor=cursor, cache_mode="refresh")
+                found.extend(McpResource.from_listing(r) for r in page.resources)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            return tuple(found)
+
+        result: tuple[McpResource, ...] = await self._request("resources/list", {}, None, op)
+        return result
+
+    async def list_prompts(self) -> tuple[McpPrompt, ...]:
+        """Its prompts (``prompts/list``, every page).
+
+        Raises:
+            McpServerError: when it is not running, does not offer prompts, errs or times out.
+        """
+        self._require("prompts")
+
+        async def op(client: Any) -> tuple[McpPrompt, ...]:
+            found: list[McpPrompt] = []
+            cursor: str | None = None
+            for _ in range(_LIST_PAGES):
+                page = await client.list_prompts(cursor=cursor, cache_mode="refresh")
+                found.extend(McpPrompt.from_listing(p) for p in page.prompts)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            return tuple(found)
+
+        result: tuple[McpPrompt, ...] = await self._request("prompts/list", {}, None, op)
+        return result
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> Any:
+        """Prompt ``name`` with ``arguments`` (``prompts/get``): the SDK's ``GetPromptResult``.
+
+        Raises:
+            McpServerError: when it is not running, does not offer prompts, errs or times out.
+        """
+        self._require("prompts")
+
+        async def op(client: Any) -> Any:
+            return await client.get_prompt(name, arguments)
+
+        return await self._request(f"prompts/get {name!r}", {}, None, op)
+
+    def _require(self, feature: str) -> None:
+        if self.state is ServerState.RUNNING and not self.offers(feature):
+            raise self._error(f"does not offer {feature} (its capabilities do not list them)")
+
+    async def _request(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        on_progress: ProgressCallback | None,
+        op: Callable[[Any], Awaitable[Any]] | None,
+    ) -> Any:
         sessions = self._sessions
         try:
-            return await self._call(tool, arguments, on_progress)
+            return await self._call(tool, arguments, on_progress, op)
         except _SessionLost:
             await self._renew(sessions)
         try:
-            return await self._call(tool, arguments, on_progress)
+            return await self._call(tool, arguments, on_progress, op)
         except _SessionLost:
             raise self._error(
                 f"forgot its session again at once, in the call to {tool!r}. "
@@ -297,7 +376,11 @@ class ManagedServer:
             tg.start_soon(self._send_roots_changed, client)
 
     async def _call(
-        self, tool: str, arguments: dict[str, Any], on_progress: ProgressCallback | None
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        on_progress: ProgressCallback | None,
+        op: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> Any:
         tg, client = self._tg, self._client
         if self.state is not ServerState.RUNNING or tg is None:
@@ -310,6 +393,7 @@ class ManagedServer:
             arguments=arguments,
             future=asyncio.get_running_loop().create_future(),
             on_progress=on_progress,
+            op=op,
         )
         self._pending.add(request)
         tg.start_soon(self._serve_call, client, request)
@@ -319,7 +403,7 @@ class ManagedServer:
             )
         except TimeoutError:
             request.cancel()
-            raise self._timeout(tool) from None
+            raise self._timeout(tool, op=op is not None) from None
         except asyncio.CancelledError:
             request.cancel()
             raise
@@ -531,14 +615,17 @@ class ManagedServer:
                 return
             with anyio.move_on_after(self.options.call_timeout) as timer:
                 try:
-                    result = await client.call_tool(
-                        request.tool, request.arguments, progress_callback=request.on_progress
-                    )
+                    if request.op is not None:
+                        result = await request.op(client)
+                    else:
+                        result = await client.call_tool(
+                            request.tool, request.arguments, progress_callback=request.on_progress
+                        )
                 except MCPError as exc:
                     if self._session_lost:
                         request.fail(_SessionLost(str(exc)))
                     else:
-                        request.fail(self._call_error(request.tool, exc))
+                        request.fail(self._call_error(request.tool, exc, op=request.op is not None))
                 except Exception as exc:
                     # The call's boundary: the caller gets an error, the session goes on.
                     # Logged redacted: the exception text may carry a header value or a token.
@@ -548,7 +635,7 @@ class ManagedServer:
                 else:
                     request.resolve(result)
             if timer.cancelled_caught:
-                request.fail(self._timeout(request.tool))
+                request.fail(self._timeout(request.tool, op=request.op is not None))
 
     def _lost(self, reason: str) -> None:
         """The server died or its connection broke: fail it; the owner then winds down."""
@@ -585,19 +672,22 @@ class ManagedServer:
             self.config.redact(f"MCP server {self.name!r}: {problem}"), server=self.name
         )
 
-    def _timeout(self, tool: str) -> McpServerError:
+    def _timeout(self, tool: str, *, op: bool = False) -> McpServerError:
+        subject = tool if op else f"tool {tool!r}"  # an op's "tool" is its request's label
         return self._error(
-            f"tool {tool!r} did not answer within {self.options.call_timeout:g} s and was "
+            f"{subject} did not answer within {self.options.call_timeout:g} s and was "
             "cancelled; the server is still available. Ask for less at once, or raise the MCP "
             "call timeout"
         )
 
-    def _call_error(self, tool: str, exc: Exception) -> McpServerError:
+    def _call_error(self, tool: str, exc: Exception, *, op: bool = False) -> McpServerError:
         code = getattr(exc, "code", None)
         if code == _CONNECTION_CLOSED:
-            self._lost(f"MCP server {self.name!r} died during a call to {tool!r}")
+            during = tool if op else f"a call to {tool!r}"
+            self._lost(f"MCP server {self.name!r} died during {during}")
             return McpServerError(self.config.redact(self.last_error or ""), server=self.name)
-        return self._error(f"refused the call to {tool!r}: {exc} (MCP error {code})")
+        subject = tool if op else f"the call to {tool!r}"
+        return self._error(f"refused {subject}: {exc} (MCP error {code})")
 
     def _failure(self, exc: Exception, *, starting: bool) -> McpServerError:
         leaf = _leaf(exc)
