@@ -1,5 +1,5 @@
 """The notebook as the person sees it, through the front end (issue 20): ``notebook_read``,
-``notebook_edit`` and ``notebook_insert``.
+``notebook_edit``, ``notebook_insert`` and ``notebook_delete``.
 
 Where the labextension is connected (JupyterLab, Notebook 7), the kernel sends a
 ``notebook_request`` on the ``collet`` comm and the labextension performs it on the notebook
@@ -8,9 +8,9 @@ and the ``.ipynb`` is never written behind the front end's back. The reply is a
 ``notebook_reply`` (docs/protocol.md, "The notebook through the front end").
 
 Cells are addressed by their stable id (an index is read against the notebook as the agent last
-read it, so a cell the person inserted meanwhile does not shift the target). An edit carries the
-source the agent last read of its cell: the front end refuses it when the cell's source is no
-longer that (the person changed it), and the model is told why.
+read it, so a cell the person inserted meanwhile does not shift the target). An edit or a delete
+carries the source the agent last read of its cell: the front end refuses it when the cell's
+source is no longer that (the person changed it), and the model is told why.
 """
 
 from __future__ import annotations
@@ -100,7 +100,21 @@ NOTEBOOK_INSERT = ToolSpec(
     read_only=False,
 )
 
-FRONT_SPECS = (NOTEBOOK_READ, NOTEBOOK_EDIT, NOTEBOOK_INSERT)
+NOTEBOOK_DELETE = ToolSpec(
+    name="notebook_delete",
+    description=(
+        "Delete one notebook cell (the user approves it, seeing the source that goes). `cell` "
+        "is the cell's id from notebook_read (or its index in your last notebook_read). If the "
+        "user changed that cell since you read it, the delete is refused: read it again."
+    ),
+    parameters=_object(
+        ["cell"],
+        cell=_cell("The cell's id (or its index in your last notebook_read)."),
+    ),
+    read_only=False,
+)
+
+FRONT_SPECS = (NOTEBOOK_READ, NOTEBOOK_EDIT, NOTEBOOK_INSERT, NOTEBOOK_DELETE)
 
 NO_FRONT_END = (
     "No notebook front end is connected to this kernel (the collet extension of JupyterLab or "
@@ -125,7 +139,7 @@ class NotebookRequest(TypedDict, total=False):
 
     type: Literal["notebook_request"]
     request_id: str
-    op: Literal["read", "edit", "insert"]
+    op: Literal["read", "edit", "insert", "delete"]
     cell_id: str
     source: str
     expected: str
@@ -379,13 +393,45 @@ class FrontNotebook:
             "run."
         )
 
+    async def delete(self, ref: CellRef) -> str:
+        """Delete one cell; the ``notebook_delete`` text."""
+        tool = NOTEBOOK_DELETE.name
+        cell_id = self.resolve(ref, tool=tool)
+        expected = self.seen.get(cell_id)
+        if expected is None:
+            raise ToolError(
+                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
+                "deleting it",
+                tool=tool,
+            )
+        where = self.where(cell_id)
+        reply = await self.fronts.ask(
+            {"op": "delete", "cell_id": cell_id, "expected": expected,
+             "message_id": self.message_id},
+            tool=tool,
+        )  # fmt: skip
+        FrontCell.from_wire(reply.get("cell"))  # the cell as it was when it went
+        self.seen.pop(cell_id, None)
+        self.kinds.pop(cell_id, None)
+        if cell_id in self.order:
+            self.order.remove(cell_id)
+        return (
+            f"Deleted {where} from the notebook; the cells below it are now one index "
+            "lower. The user can restore it with the notebook's undo (Z, or Ctrl+Z, in "
+            "command mode)."
+        )
+
     # ── previews ──
 
     def preview(self, call: ToolCall) -> Preview | None:
-        """The approval's preview of an edit (the diff against what the agent read) or an
-        insert; None for other calls."""
+        """The approval's preview of an edit (the diff against what the agent read), an insert
+        or a delete (the source that goes, as a diff to nothing); None for other calls."""
         arguments = parsed(call)
-        if arguments is None or call.name not in (NOTEBOOK_EDIT.name, NOTEBOOK_INSERT.name):
+        if arguments is None or call.name not in (
+            NOTEBOOK_EDIT.name,
+            NOTEBOOK_INSERT.name,
+            NOTEBOOK_DELETE.name,
+        ):
             return None
         source = str(arguments.get("source", ""))
         name = self.path or "notebook"
@@ -419,12 +465,15 @@ class FrontNotebook:
         except ToolError as exc:
             preview["problem"] = str(exc)
             return preview
+        deleting = call.name == NOTEBOOK_DELETE.name
         shown = f"{name} {self.where(cell_id)}"
-        preview["path"] = shown
+        preview["path"] = f"{shown}, deleted" if deleting else shown
         preview["language"] = _language(self.kinds.get(cell_id, "code"))
         before = self.seen.get(cell_id)
         if before is None:
             preview["problem"] = f"you have not read {self.where(cell_id)}"
+        elif deleting:  # every line of the cell goes
+            preview["diff"] = unified_diff(before, "", f"{name}:{cell_id}")[:20_000]
         else:
             preview["diff"] = unified_diff(before, source, f"{name}:{cell_id}")[:20_000]
         return preview

@@ -1,8 +1,9 @@
 """``NotebookTools``: the tools that see the notebook (``kernel_vars``, ``notebook_cells``) and the
 one that proposes code to it (``propose_cell``), over the IPython shell this kernel runs; and
 the tools that read and change the notebook through its front end (``notebook_read``,
-``notebook_edit``, ``notebook_insert``: ``collet_nb.ui.notebook_front``), which fall back to
-the kernel's history and to proposals where no front end is connected.
+``notebook_edit``, ``notebook_insert``, ``notebook_delete``: ``collet_nb.ui.notebook_front``),
+which fall back to the kernel's history and to proposals where no front end is connected (a
+delete is refused there).
 
 Reading runs no user code (see ``collet_nb.adapters.summaries``). A proposal never runs: it is
 put in front of the user, who runs it or not. A background task cannot insert a cell through
@@ -36,6 +37,7 @@ from collet_nb.errors import ToolError
 from collet_nb.ui.notebook_front import (
     FRONT_SPECS,
     NO_FRONT_END,
+    NOTEBOOK_DELETE,
     NOTEBOOK_EDIT,
     NOTEBOOK_INSERT,
     NOTEBOOK_READ,
@@ -116,8 +118,9 @@ PROMPT_SECTION = (
     "You work beside the user's live notebook kernel. `kernel_vars` summarizes their variables "
     "and `notebook_cells` shows the cells they ran (with outputs and errors): look before you "
     "guess. `notebook_read` shows the notebook as the user sees it (every cell, with its id); "
-    "`notebook_edit` and `notebook_insert` change it, with the user's approval. To run code in "
-    "the kernel, propose it with `propose_cell`; the user decides whether to run it."
+    "`notebook_edit`, `notebook_insert` and `notebook_delete` change it, with the user's "
+    "approval. To run code in the kernel, propose it with `propose_cell`; the user decides "
+    "whether to run it."
 )
 
 # IPython's own names in the user namespace: the output cache (_, __, _5), the input cache
@@ -275,7 +278,12 @@ class NotebookTools(ToolSource):
                 text = self._propose_result(
                     self.propose(check_arguments(PROPOSE_CELL, arguments)["code"])
                 )
-            elif call.name in (NOTEBOOK_READ.name, NOTEBOOK_EDIT.name, NOTEBOOK_INSERT.name):
+            elif call.name in (
+                NOTEBOOK_READ.name,
+                NOTEBOOK_EDIT.name,
+                NOTEBOOK_INSERT.name,
+                NOTEBOOK_DELETE.name,
+            ):
                 text = await self._notebook(call.name, arguments)
             else:
                 raise ToolError(
@@ -298,8 +306,9 @@ class NotebookTools(ToolSource):
     # ── the notebook through its front end ──
 
     async def _notebook(self, name: str, arguments: Mapping[str, Any]) -> str:
-        """``notebook_read``, ``notebook_edit`` or ``notebook_insert``: through the front end
-        when one is connected, else the fallback (the kernel's history, a proposal)."""
+        """``notebook_read``, ``notebook_edit``, ``notebook_insert`` or ``notebook_delete``:
+        through the front end when one is connected, else the fallback (the kernel's history, a
+        proposal, a refusal)."""
         if name == NOTEBOOK_READ.name:
             args = check_arguments(NOTEBOOK_READ, arguments)
             refs = [cell_ref(r, "cells", tool=name) for r in args.get("cells") or ()]
@@ -320,6 +329,16 @@ class NotebookTools(ToolSource):
                     tool=name,
                 )
             return await self.front.edit(ref, args["source"])
+        if name == NOTEBOOK_DELETE.name:
+            args = check_arguments(NOTEBOOK_DELETE, arguments)
+            ref = cell_ref(args["cell"], "cell", tool=name)
+            if not self.fronts.connected:
+                raise ToolError(
+                    f"{NO_FRONT_END} Nothing was deleted: ask the user to delete the cell "
+                    "themselves if it should go.",
+                    tool=name,
+                )
+            return await self.front.delete(ref)
         args = check_arguments(NOTEBOOK_INSERT, arguments)
         after = args.get("after")
         after = None if after is None else cell_ref(after, "after", tool=name)

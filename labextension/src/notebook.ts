@@ -1,8 +1,8 @@
 /**
  * The agent's notebook tools, front-end side (issue 20): the kernel's `notebook_request`s
- * (read the notebook, replace one cell's source, insert a cell) performed on the panel's
- * notebook model, so a change shows at once, Ctrl+Z undoes it and real-time collaboration sees
- * it; each gets a `notebook_reply` (docs/protocol.md, "The notebook through the front end").
+ * (read the notebook, replace one cell's source, insert a cell, delete a cell) performed on the
+ * panel's notebook model, so a change shows at once, undo takes it back and real-time
+ * collaboration sees it; each gets a `notebook_reply` (docs/protocol.md, "The notebook through the front end").
  *
  * Pure over a small structural view of `ISharedNotebook` (unit-tested with fakes); the
  * Connection carries the messages (`serveNotebook` wires a panel to it).
@@ -16,7 +16,7 @@ export const AGENT_MARK = 'collet_nb';
 /** At most this much text of one output crosses the comm (the kernel cuts further). */
 const OUTPUT_CHARS = 20_000;
 
-export type NotebookOp = 'read' | 'edit' | 'insert';
+export type NotebookOp = 'read' | 'edit' | 'insert' | 'delete';
 
 /** Kernel → front end (collet_nb/ui/notebook_front.py `NotebookRequest`). */
 export interface NotebookRequest {
@@ -84,6 +84,9 @@ export interface NotebookLike {
     index: number,
     cell: { cell_type: string; source: string; metadata: { [AGENT_MARK]: { message_id: string } } }
   ): CellLike;
+  /** A change on the notebook's own undo stack (the one Z / Ctrl+Z in command mode undo). */
+  deleteCell(index: number): void;
+  readonly undoManager?: { stopCapturing(): void } | null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -98,7 +101,8 @@ export function readNotebookRequest(data: unknown): NotebookRequest | string {
   if (typeof data.request_id !== 'string') {
     return 'a notebook request without a request_id';
   }
-  if (data.op !== 'read' && data.op !== 'edit' && data.op !== 'insert') {
+  const ops: readonly unknown[] = ['read', 'edit', 'insert', 'delete'];
+  if (!ops.includes(data.op)) {
     return `unknown notebook operation ${JSON.stringify(data.op)}`;
   }
   const strings = ['cell_id', 'source', 'expected', 'message_id'] as const;
@@ -251,6 +255,29 @@ export function answerNotebook(
         metadata: { [AGENT_MARK]: mark }
       });
       return reply({ cell: wireCell(cell, index) });
+    }
+    case 'delete': {
+      const id = request.cell_id ?? '';
+      const index = where(notebook, id);
+      const cell = notebook.cells[index];
+      if (cell === undefined) {
+        return refuse(
+          `cell ${id} is no longer in the notebook (the user deleted it?); nothing was ` +
+            'deleted: read the notebook again'
+        );
+      }
+      const was = wireCell(cell, index);
+      if (request.expected !== undefined && was.source !== request.expected) {
+        return refuse(
+          `the user changed cell ${index} (id ${id}) since you read it; nothing was deleted. ` +
+            `Its source now:\n${was.source}\n(read the notebook again before deleting it)`
+        );
+      }
+      // A step of its own on the notebook's undo stack (not merged with the person's changes).
+      notebook.undoManager?.stopCapturing();
+      notebook.deleteCell(index);
+      notebook.undoManager?.stopCapturing();
+      return reply({ cell: was });
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The agent's notebook requests performed on a real shared notebook model (@jupyter/ydoc's
  * YNotebook, as JupyterLab holds it): what a read returns, an edit that lands as one undoable
- * step marked with its message, the refusal when the person changed the cell, inserts.
+ * step marked with its message, the refusal when the person changed the cell, inserts, deletes
+ * (one step on the notebook's undo stack).
  */
 
 import { describe, expect, it } from 'vitest';
@@ -113,6 +114,35 @@ describe('notebook requests', () => {
     expect(last.cell).toMatchObject({ index: 3, cell_type: 'code', source: 'c = 3' });
     expect(model.cells.map(c => c.getSource())).toEqual(['a', '# notes', 'b', 'c = 3']);
     expect(at(model, 1).getMetadata(AGENT_MARK)).toEqual({ message_id: 'm2' });
+  });
+
+  it('deletes the cell it names by id after an insert above, as one undoable step', () => {
+    const model = notebook('a', 'b', 'c');
+    ask(model, { op: 'insert', after_id: 'c0', source: '# inserted above c1' });
+    expect(model.cells.map(c => c.getSource())).toEqual(['a', '# inserted above c1', 'b', 'c']);
+    const reply = ask(model, { op: 'delete', cell_id: 'c1', expected: 'b', message_id: 'm5' });
+    expect(reply.ok).toBe(true);
+    expect(reply.cell).toMatchObject({ index: 2, id: 'c1', source: 'b' });
+    expect(model.cells.map(c => c.id)).not.toContain('c1');
+    expect(model.cells.map(c => c.getSource())).toEqual(['a', '# inserted above c1', 'c']);
+    model.undo(); // the notebook's undo (Z / Ctrl+Z in command mode): the cell comes back
+    expect(model.cells.map(c => c.getSource())).toEqual(['a', '# inserted above c1', 'b', 'c']);
+    expect(at(model, 2).id).toBe('c1');
+  });
+
+  it('refuses to delete a cell the person changed since the agent read it, or one gone', () => {
+    const model = notebook('x=1', 'y=2');
+    at(model, 1).setSource('y=2  # mine');
+    const reply = ask(model, { op: 'delete', cell_id: 'c1', expected: 'y=2' });
+    expect(reply.ok).toBe(false);
+    expect(reply.error).toContain('the user changed cell 1 (id c1) since you read it');
+    expect(reply.error).toContain('nothing was deleted');
+    expect(reply.error).toContain('y=2  # mine');
+    expect(model.cells.map(c => c.getSource())).toEqual(['x=1', 'y=2  # mine']);
+    const gone = ask(model, { op: 'delete', cell_id: 'gone', expected: '' });
+    expect(gone.ok).toBe(false);
+    expect(gone.error).toContain('cell gone is no longer in the notebook');
+    expect(model.cells).toHaveLength(2);
   });
 
   it('says what is wrong with a request it cannot read', () => {

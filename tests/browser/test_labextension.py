@@ -24,6 +24,8 @@ from tests.browser.lab import ROOT
 EXT = ROOT / "labextension"
 SOURCES = sorted((EXT / "src").rglob("*.ts"))  # render/ too
 PROTOCOL_TS = (EXT / "src" / "protocol.ts").read_text()
+# The notebook tools' messages are typed beside the code that answers them.
+NOTEBOOK_TS = (EXT / "src" / "notebook.ts").read_text()
 
 # A Python field's type → its TypeScript type (a word list counts as `string`) and the
 # Fields readers of readEvent() that read it.
@@ -80,12 +82,13 @@ def word_lists() -> dict[str, set[str]]:
     return found
 
 
-def ts_objects() -> dict[str, tuple[str | None, dict[str, str]]]:
-    """Every ``[export] interface N [extends B] {…}`` and ``export type N = {…};`` → (B,
-    fields: their TypeScript types, ``?`` dropped)."""
+def ts_objects(source: str = "") -> dict[str, tuple[str | None, dict[str, str]]]:
+    """Every ``[export] interface N [extends B] {…}`` and ``export type N = {…};`` of
+    ``source`` (protocol.ts by default) → (B, fields: their TypeScript types, ``?`` dropped)."""
     found = {}
     pattern = r"^(?:export )?(?:interface (\w+)(?: extends (\w+))? \{|type (\w+) = \{)\n(.*?)\n\}"
-    for name, base, alias, body in re.findall(pattern, TS, flags=re.DOTALL | re.MULTILINE):
+    text = source or TS
+    for name, base, alias, body in re.findall(pattern, text, flags=re.DOTALL | re.MULTILINE):
         fields = dict(re.findall(r"^\s+(\w+)\??: (.+);$", body, flags=re.MULTILINE))
         found[name or alias] = (base or None, fields)
     return found
@@ -178,9 +181,11 @@ def test_protocol_ts_word_lists_hold_the_runtimes_words():
 
 def test_protocol_ts_messages_have_the_fields_of_protocol_py():
     """Every message of ui/protocol.py (kernel → front end, front end → kernel) is typed in
-    protocol.ts under its name, with the same fields and matching types."""
+    protocol.ts (or notebook.ts, for the notebook tools) under its name, with the same fields
+    and matching types."""
     words = word_lists()
-    objects = ts_objects()
+    objects = {**ts_objects(_without_comments(NOTEBOOK_TS)), **ts_objects()}
+    cells = {("NotebookReply", "cells"): "WireCell[]", ("NotebookReply", "cell"): "WireCell"}
     typed_dicts = [
         obj for obj in vars(protocol).values()
         if isinstance(obj, type) and typing.is_typeddict(obj)
@@ -197,6 +202,8 @@ def test_protocol_ts_messages_have_the_fields_of_protocol_py():
             literal = re.fullmatch(r"Literal\[['\"](\w+)['\"]\]", py_type)
             if literal:
                 expected = f"'{literal.group(1)}'"
+            elif (cls.__name__, field) in cells:
+                expected = cells[cls.__name__, field]
             elif py_type == "list[dict[str, Any]]":
                 expected = "WireEvent[]"
             elif py_type == "dict[str, Any]":

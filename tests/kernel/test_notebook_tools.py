@@ -199,7 +199,8 @@ def test_a_sidebar_that_takes_a_proposal_gets_it_instead_of_the_next_cell(tmp_pa
 
 def test_without_a_front_end_the_notebook_tools_say_so_and_fall_back(tmp_path):
     """No labextension (nbclient, VS Code): notebook_read is the kernel's history, an edit is
-    refused towards propose_cell, an inserted code cell becomes a proposal (issue 20)."""
+    refused towards propose_cell, an inserted code cell becomes a proposal, a delete is refused
+    (issue 20)."""
     kernel = start("current", tmp_path)
     try:
         run(kernel, "total = 6 * 7\nprint('the total is', total)")
@@ -225,5 +226,12 @@ def test_without_a_front_end_the_notebook_tools_say_so_and_fall_back(tmp_path):
         content, is_error, _ = use(kernel, "notebook_insert", source="# Notes", type="markdown")
         assert is_error
         assert "Nothing was inserted" in content
+
+        content, is_error, reply = use(kernel, "notebook_delete", cell=0)
+        assert is_error
+        assert content.startswith("No notebook front end is connected to this kernel")
+        assert "Nothing was deleted" in content
+        assert reply["payload"] == []  # no cell replaced or removed through the execute reply
+        assert kernel.eval("total") == 42
     finally:
         kernel.shutdown()

@@ -1,7 +1,8 @@
 """The kernel's side of the notebook tools over a front end (collet_nb/ui/notebook_front.py),
 against a fake front end that answers like labextension/src/notebook.ts: cells addressed by
 the index of the agent's last read keep naming the same cell when the person inserts one
-above; an edit carries the source the agent read; the approval's diff is against it."""
+above; an edit or a delete carries the source the agent read; the approval's diff is against
+it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ class FakeFront:
             else:
                 self.cells[index]["source"] = request["source"]
                 reply["cell"] = self.wire(index)
+        elif request["op"] == "delete":
+            index = ids.index(request["cell_id"])
+            if self.cells[index]["source"] != request["expected"]:
+                reply = {**reply, "ok": False, "error": "the user changed it; nothing was deleted"}
+            else:
+                reply["cell"] = self.wire(index)
+                del self.cells[index]
         asyncio.get_running_loop().call_soon(self.fronts.deliver, reply)
         return True
 
@@ -105,3 +113,61 @@ def test_no_reply_in_time_says_the_outcome_is_unknown():
 
 def test_a_reply_nobody_waits_for_is_dropped():
     assert FrontEnds().deliver({"request_id": "n9", "ok": True}) is False
+
+
+def test_a_delete_removes_the_cell_read_even_after_the_person_inserts_above():
+    nb, front = notebook(("c0", "a = 1"), ("c1", "b = 2"), ("c2", "c = 3"))
+
+    async def scenario() -> str:
+        await nb.read(None)
+        front.cells.insert(0, {"id": "new", "cell_type": "code", "source": "# the person's"})
+        return await nb.delete(1)
+
+    said = asyncio.run(scenario())
+    assert front.requests[-1] == {
+        "op": "delete",
+        "cell_id": "c1",
+        "expected": "b = 2",
+        "message_id": "",
+        "type": "notebook_request",
+        "request_id": "n2",
+    }
+    assert [c["id"] for c in front.cells] == ["new", "c0", "c2"]
+    assert said.startswith("Deleted cell 1 (id c1) from the notebook")
+    assert "undo" in said
+    # The agent's own delete moves the cells below it up in its view of the last read.
+    assert nb.resolve(1, tool="t") == "c2"
+    assert "c1" not in nb.seen
+
+
+def test_a_delete_needs_a_read_and_is_refused_when_the_cell_changed():
+    nb, front = notebook(("c0", "a = 1"))
+    with pytest.raises(ToolError, match="read the notebook first"):
+        asyncio.run(nb.delete("c0"))
+    assert front.requests == []
+
+    async def scenario() -> None:
+        await nb.read(None)
+        front.cells[0]["source"] = "a = 10  # the person's"
+        await nb.delete(0)
+
+    with pytest.raises(ToolError, match="the user changed it; nothing was deleted"):
+        asyncio.run(scenario())
+    assert [c["source"] for c in front.cells] == ["a = 10  # the person's"]
+    assert nb.seen == {"c0": "a = 1"}  # a retry is refused too until the agent reads again
+
+
+def test_the_approval_of_a_delete_shows_the_source_that_goes():
+    nb, _front = notebook(("c0", "a = 1"), ("c1", "import os\nos.remove('x')"))
+    asyncio.run(nb.read(None))
+    call = ToolCall(id="d", name="notebook_delete", arguments=json.dumps({"cell": "c1"}))
+    preview = nb.preview(call)
+    assert preview is not None
+    assert preview["kind"] == "file_edit"
+    assert preview["path"] == "a.ipynb cell 1 (id c1), deleted"
+    assert preview["problem"] == ""
+    assert preview["diff"].splitlines()[-2:] == ["-import os", "-os.remove('x')"]
+    unread = ToolCall(id="u", name="notebook_delete", arguments=json.dumps({"cell": 7}))
+    shown = nb.preview(unread)
+    assert shown is not None
+    assert "does not exist" in shown["problem"]
