@@ -199,6 +199,7 @@ class ColletMagics(Magics):
         later = outcome.later
         if later is None:
             return None
+        before = len(runner.session.messages)
 
         async def finish() -> None:
             try:
@@ -207,6 +208,9 @@ class ColletMagics(Magics):
                 _say(self, str(exc))
             else:
                 print(self.extension.redactor().text(text))
+                # A message the command sent once done (/prompt) shows here, as one sent now.
+                for msg in list(runner.session.messages)[before:]:
+                    self._show(runner, msg.id)
 
         return Job(what=f"/{command.name} {command.text}".strip(), run=finish)
 

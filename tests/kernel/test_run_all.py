@@ -160,3 +160,23 @@ def test_mcp_restart_blocks_its_cell_and_the_sidebars_reply_comes_when_it_is_don
     assert reply["ok"], reply
     assert reply["text"].startswith("demo: running")
     assert tracebacks(kernel) == []
+
+
+def test_a_prompt_sent_from_a_cell_shows_its_message_there(tmp_path):
+    from tests.adapters.mcp.harness import SERVER
+
+    (tmp_path / ".collet").mkdir()
+    servers = {"demo": {"command": sys.executable, "args": [SERVER, "stdio", "--extras"]}}
+    (tmp_path / ".collet" / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    env = {"COLLET_HOME": str(tmp_path / "home"), "COLLET_PROVIDER": "demo"}
+    kernel = KernelHarness(cwd=tmp_path, env=env)
+    try:
+        kernel.execute("%load_ext collet_nb")
+        reply, outputs = kernel.execute("%collet /prompt demo review code=print(1)")
+    finally:
+        kernel.shutdown()
+    assert reply["status"] == "ok"
+    assert "prompt review of demo: sent as m1" in kernel.text(outputs)
+    shown = [o for o in outputs if "data" in o]  # display_data (streams have "text")
+    assert shown, "the prompt's message has no view in its cell"
+    assert "m1" in shown[0]["data"]["text/plain"]
