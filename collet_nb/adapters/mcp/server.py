@@ -283,15 +283,8 @@ class ManagedServer:
         self._require("resources")
 
         async def op(client: Any) -> tuple[McpResource, ...]:
-            found: list[McpResource] = []
-            cursor: str | None = None
-            for _ in range(_LIST_PAGES):
-                page = await client.list_resources(cursor=cursor, cache_mode="refresh")
-                found.extend(McpResource.from_listing(r) for r in page.resources)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-            return tuple(found)
+            pages = _pages(client.list_resources, lambda page: page.resources)
+            return tuple([McpResource.from_listing(r) async for r in pages])
 
         result: tuple[McpResource, ...] = await self._request("resources/list", {}, None, op)
         return result
@@ -305,15 +298,8 @@ class ManagedServer:
         self._require("prompts")
 
         async def op(client: Any) -> tuple[McpPrompt, ...]:
-            found: list[McpPrompt] = []
-            cursor: str | None = None
-            for _ in range(_LIST_PAGES):
-                page = await client.list_prompts(cursor=cursor, cache_mode="refresh")
-                found.extend(McpPrompt.from_listing(p) for p in page.prompts)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-            return tuple(found)
+            pages = _pages(client.list_prompts, lambda page: page.prompts)
+            return tuple([McpPrompt.from_listing(p) async for p in pages])
 
         result: tuple[McpPrompt, ...] = await self._request("prompts/list", {}, None, op)
         return result
@@ -829,3 +815,16 @@ def describe_error(exc: BaseException) -> str:
     """``Type: message`` of an error (just the type when it has no message)."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _pages(list_page: Any, items: Any) -> AsyncIterator[Any]:
+    """Every item of a paged MCP listing (``list_page(cursor=…)``, ``items(page)``), fresh
+    (not the SDK's cache), at most ``_LIST_PAGES`` pages."""
+    cursor: str | None = None
+    for _ in range(_LIST_PAGES):
+        page = await list_page(cursor=cursor, cache_mode="refresh")
+        for item in items(page):
+            yield item
+        cursor = page.next_cursor
+        if cursor is None:
+            return
