@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from collet_nb.core.images import Image
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -59,6 +61,8 @@ class ChatMessage:
         tool_call_id: for a ``tool`` message, the call it answers.
         name: for a ``tool`` message, the tool's name.
         is_error: for a ``tool`` message, whether the tool failed.
+        images: images that go with the text (a plot a user attached, an image a tool
+            returned); a provider sends them as image parts where the model takes images.
     """
 
     role: Role
@@ -67,6 +71,15 @@ class ChatMessage:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    images: tuple[Image, ...] = ()
+
+    def text_with_images(self) -> str:
+        """The text, each image described on a line of its own: what a model without
+        images reads."""
+        if not self.images:
+            return self.content
+        lines = "\n".join(image.describe() for image in self.images)
+        return f"{self.content}\n{lines}" if self.content else lines
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the journal)."""
@@ -81,6 +94,8 @@ class ChatMessage:
             data["name"] = self.name
         if self.is_error:
             data["is_error"] = True
+        if self.images:
+            data["images"] = [image.to_dict() for image in self.images]
         return data
 
     @classmethod
@@ -97,6 +112,7 @@ class ChatMessage:
             tool_call_id=data.get("tool_call_id"),
             name=data.get("name"),
             is_error=bool(data.get("is_error", False)),
+            images=tuple(Image.from_dict(i) for i in data.get("images", ())),
         )
 
 
@@ -126,12 +142,14 @@ class ToolResult:
         name: the tool's name.
         content: the text for the model.
         is_error: whether the call failed (the model is told, the turn goes on).
+        images: images the tool returned (an MCP tool's plot, a cell's figure).
     """
 
     call_id: str
     name: str
     content: str
     is_error: bool = False
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

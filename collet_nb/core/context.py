@@ -30,8 +30,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def message_tokens(message: ChatMessage) -> int:
-    """Estimated tokens of one message, tool calls included."""
+    """Estimated tokens of one message, tool calls and images included."""
     total = MESSAGE_OVERHEAD + estimate_tokens(message.content)
+    total += sum(image.tokens() for image in message.images)
     for call in message.tool_calls:
         total += MESSAGE_OVERHEAD + estimate_tokens(call.name) + estimate_tokens(call.arguments)
     return total

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from collet_nb.core.images import Image
 from collet_nb.errors import IllegalTransition
 
 
@@ -67,6 +68,8 @@ class UserMessage:
         retry_of: the id of the failed message this one retries.
         cell_key: for a ``%%collet`` cell, the key its answer is saved under (see
             ``collet_nb.core.answers``); None for other messages.
+        images: images attached to it (an ``@cell:N`` with a plot), sent to the model with
+            the text.
     """
 
     id: str
@@ -78,6 +81,7 @@ class UserMessage:
     error: str | None = None
     retry_of: str | None = None
     cell_key: str | None = None
+    images: tuple[Image, ...] = ()
 
     def moved_to(self, state: MessageState, *, error: str | None = None) -> UserMessage:
         """Return this message in ``state``.

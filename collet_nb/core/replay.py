@@ -13,6 +13,7 @@ from typing import Any
 
 from collet_nb.core.chat import ChatMessage
 from collet_nb.core.context import ConversationContext
+from collet_nb.core.images import Image
 from collet_nb.core.message import MessageLog, MessageState, UserMessage
 from collet_nb.errors import IllegalTransition
 
@@ -69,6 +70,7 @@ def replay(records: Iterable[Mapping[str, Any]]) -> SessionImage:
                         model=record.get("model"),
                         retry_of=record.get("retry_of"),
                         cell_key=record.get("cell_key"),
+                        images=tuple(Image.from_dict(i) for i in record.get("images", ())),
                     )
                 )
             elif kind == "state":

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from collet_nb.core.context import ConversationContext
+from collet_nb.core.images import Image
 from collet_nb.core.kinds import StreamingLevel, WorkspaceScope
 from collet_nb.core.message import MessageLog, MessageState, UserMessage
 from collet_nb.core.plan import PendingPlan
@@ -112,6 +113,7 @@ class AgentSession:
         model: str | None = None,
         retry_of: str | None = None,
         cell_key: str | None = None,
+        images: tuple[Image, ...] = (),
     ) -> UserMessage:
         """Accept a message: it is queued until its turn."""
         return self.messages.add(
@@ -123,6 +125,7 @@ class AgentSession:
                 model=model,
                 retry_of=retry_of,
                 cell_key=cell_key,
+                images=images,
             )
         )
 

@@ -25,6 +25,7 @@ from collet_nb.core.kinds import ApprovalMode, StreamingLevel, WorkspaceScope
 from collet_nb.errors import ConfigError
 
 PROVIDERS = ("openai", "anthropic", "demo")
+IMAGE_MODES = ("auto", "on", "off")
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5", "demo": "demo"}
 ENV_PREFIX = "COLLET_"
 
@@ -119,6 +120,12 @@ class Settings:
         30.0, "time one model request may spend failing and waiting to retry", unit="s"
     )
     demo_pace: float = setting(0.02, "pause between the demo model's streamed pieces", unit="s")
+    images: str = setting(
+        "auto",
+        "images to the model as images: `auto` sends them and falls back to their description "
+        "once the model refuses images, `on` always sends them, `off` only describes them",
+        choices=IMAGE_MODES,
+    )
 
     def __post_init__(self) -> None:
         # Accept the plain strings users and config files give, keep the enums inside.
@@ -134,6 +141,11 @@ class Settings:
             raise ConfigError(
                 f"COLLET_PROVIDER must be one of {'|'.join(PROVIDERS)}, not {self.provider!r}",
                 key="provider",
+            )
+        if self.images not in IMAGE_MODES:
+            raise ConfigError(
+                f"COLLET_IMAGES must be one of {'|'.join(IMAGE_MODES)}, not {self.images!r}",
+                key="images",
             )
         for name in ("max_iterations", "context_budget"):
             if getattr(self, name) < 1:

@@ -97,6 +97,7 @@ def provider_for(settings: Settings) -> Provider:
         max_retries=settings.max_retries,
         idle_timeout=settings.request_timeout,
         retry_budget=settings.retry_budget,
+        images=settings.images,
     )
 
 

@@ -41,6 +41,7 @@ from collet_nb.core.events import (
     TurnFinished,
 )
 from collet_nb.core.guard import Guard
+from collet_nb.core.images import Image
 from collet_nb.core.ports import (
     Approver,
     ModelRequest,
@@ -132,6 +133,8 @@ class AgentLoop:
     before_request: Callable[[], Awaitable[None]] | None = None
     # What a tool call will do, shown with it before it runs (docs/protocol.md, previews).
     preview: Callable[[ToolCall, ToolSpec | None], dict[str, Any]] | None = None
+    # Images the user attached (``@cell:N`` of a plot): they go with the text.
+    user_images: tuple[Image, ...] = ()
 
     def _specs(self) -> tuple[ToolSpec, ...]:
         specs = tuple(self.tools.specs())
@@ -158,7 +161,9 @@ class AgentLoop:
             GuardStop: the iteration limit or the circuit breaker stopped the turn.
         """
         mid = self.message_id
-        self.context.append(ChatMessage(role="user", content=self.user_text))
+        self.context.append(
+            ChatMessage(role="user", content=self.user_text, images=self.user_images)
+        )
         while True:
             self.guard.next_iteration()
             if self.context.needs_compaction():
@@ -263,6 +268,7 @@ class AgentLoop:
                 tool_call_id=call.id,
                 name=call.name,
                 is_error=result.is_error,
+                images=result.images,
             )
         )
         yield ToolResultReady(

@@ -45,6 +45,7 @@ from collet_nb.core.events import (
     TurnFinished,
 )
 from collet_nb.core.guard import Guard
+from collet_nb.core.images import Image
 from collet_nb.core.kinds import AgentKind, StreamingLevel
 from collet_nb.core.message import MessageState, UserMessage, shown_status
 from collet_nb.core.plan import PendingPlan, PlanState
@@ -331,8 +332,12 @@ class SessionRunner:
         retry_of: str | None = None,
         cell: bool = False,
         rerun: bool = False,
+        images: tuple[Image, ...] = (),
     ) -> UserMessage:
         """Accept a message: journal it durably, queue it, start the drain if idle.
+
+        ``images`` go to the model with the text (journaled with it, so a resumed or retried
+        message still has them).
 
         A ``cell`` message (a ``%%collet`` cell) has its answer saved; when the same cell (same
         project, agent, provider, model and text) was answered before, its saved answer is
@@ -347,7 +352,11 @@ class SessionRunner:
         if agent is not None:
             agent = AgentKind.parse(agent, setting="--agent").value
         messages = self.session.messages
-        key = self._cell_key(text, agent, model) if cell and self.answers is not None else None
+        # The images are part of what was asked: a changed plot is a new question.
+        asked = text + "".join(
+            f"\n[image {hashlib.sha256(i.data.encode()).hexdigest()}]" for i in images
+        )
+        key = self._cell_key(asked, agent, model) if cell and self.answers is not None else None
         saved = self.answers.get(key) if key is not None and not rerun and self.answers else None
         self.journal.append(
             self.redactor.data(
@@ -363,7 +372,8 @@ class SessionRunner:
                     "replay_of": f"{saved.session_id}/{saved.message_id}" if saved else None,
                     "at": self.clock.wall(),
                 }
-            ),
+            )
+            | ({"images": [i.to_dict() for i in images]} if images else {}),
             durable=True,
         )
         msg = self.session.enqueue(
@@ -372,6 +382,7 @@ class SessionRunner:
             model=model,
             retry_of=retry_of,
             cell_key=key,
+            images=images,
         )
         if saved is not None:
             self._replays[msg.id] = saved
@@ -413,7 +424,13 @@ class SessionRunner:
             if any(m.retry_of == message_id for m in log):
                 raise UsageError(f"{message_id} was retried already")
             failed = log.get(message_id)
-        return self.send(failed.text, agent=failed.agent, model=failed.model, retry_of=failed.id)
+        return self.send(
+            failed.text,
+            agent=failed.agent,
+            model=failed.model,
+            retry_of=failed.id,
+            images=failed.images,
+        )
 
     def cancel(self, reason: str = CANCELLED_BY_USER) -> list[str]:
         """Stop the running turn and cancel every queued message; return their ids, in order."""
@@ -621,6 +638,7 @@ class SessionRunner:
         loop = AgentLoop(
             message_id=msg.id,
             user_text=msg.text,
+            user_images=msg.images,
             context=session.context,
             provider=self.provider,
             model=msg.model or session.model_override or settings.model,

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collet_nb.runtime.runner import SessionRunner
     from collet_nb.ui.autoawait import AwaitTransformer
     from collet_nb.ui.bridge import SidebarTarget
+    from collet_nb.ui.cell_images import CellImages
     from collet_nb.ui.feed import EventFeed
     from collet_nb.ui.magic import ColletMagics
     from collet_nb.ui.notebook_tools import NotebookTools
@@ -105,6 +106,7 @@ class ColletExtension:
         self.outputs: list[MessageOutput] = []  # those whose saved form may still change
         self.transformer: AwaitTransformer | None = None
         self.sidebars: SidebarTarget | None = None  # the comm target (in a kernel only)
+        self.cell_images: CellImages | None = None  # what each cell showed (@cell:N)
         self._undo_log_redaction: Any = None
 
     # The sessions' machinery is built at the first %collet (or sidebar), not at load: it is
@@ -138,7 +140,7 @@ class ColletExtension:
         """The tools over this shell's variables and cells (one per shell)."""
         from collet_nb.ui.notebook_tools import NotebookTools
 
-        return NotebookTools(self.shell)
+        return NotebookTools(self.shell, images=self.cell_images)
 
     def _follow(self, _channel: ChannelId, runner: SessionRunner) -> None:
         """Log a new runner's events for its views (every runner, from its first event)."""
@@ -211,6 +213,11 @@ class ColletExtension:
         self.shell.register_magics(self.magics)
         self.transformer = AwaitTransformer(self.shell)
         self.transformer.install()
+        # From load on, not from the first %collet: a plot shown before it can be mentioned.
+        from collet_nb.ui.cell_images import CellImages
+
+        self.cell_images = CellImages(self.shell)
+        self.cell_images.install()
         kernel = getattr(self.shell, "kernel", None)
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -246,6 +253,9 @@ class ColletExtension:
             self.sidebars = None
         if "notebook_tools" in self.__dict__:
             self.notebook_tools.uninstall()
+        if self.cell_images is not None:
+            self.cell_images.uninstall()
+            self.cell_images = None
         if self._undo_log_redaction is not None:
             self._undo_log_redaction()
             self._undo_log_redaction = None

@@ -150,16 +150,21 @@ class ColletMagics(Magics):
 
     def _send(self, text: str, flags: CellFlags, *, cell: bool = False) -> Job | None:
         """Send ``text``; a ``%%collet`` cell (``cell``) replays its saved answer when run again."""
-        from collet_nb.ui.mentions import expand_mentions, session_workspace
+        from collet_nb.ui.mentions import expand_mentions, mention_images, session_workspace
 
         runner = self.extension.runner()
         self.finishes.follow(runner)
-        text = expand_mentions(
+        notebook = self.extension.notebook_tools
+        images = mention_images(text, notebook=notebook)
+        text = expand_mentions(text, notebook=notebook, workspace=session_workspace(runner.session))
+        msg = runner.send(
             text,
-            notebook=self.extension.notebook_tools,
-            workspace=session_workspace(runner.session),
+            agent=flags.agent,
+            model=flags.model,
+            cell=cell,
+            rerun=flags.rerun,
+            images=images,
         )
-        msg = runner.send(text, agent=flags.agent, model=flags.model, cell=cell, rerun=flags.rerun)
         self._show(runner, msg.id)
         if flags.wait:
             return Job(

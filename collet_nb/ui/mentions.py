@@ -19,6 +19,7 @@ from collet_nb.adapters.tools.scope import Workspace
 from collet_nb.errors import ScopeError, ToolError
 
 if TYPE_CHECKING:
+    from collet_nb.core.images import Image
     from collet_nb.core.session import AgentSession
     from collet_nb.ui.notebook_tools import NotebookTools
 
@@ -120,6 +121,20 @@ def expand_mentions(
     if not blocks:
         return text
     return text.rstrip() + SEPARATOR + "\n\n" + "\n\n".join(blocks)
+
+
+def mention_images(text: str, *, notebook: NotebookTools) -> tuple[Image, ...]:
+    """The images (plots) of the cells ``text`` mentions as ``@cell:N``, in mention order,
+    each cell once: they go with the message to a model that takes images."""
+    images: list[Image] = []
+    seen: set[int] = set()
+    for mention in find_mentions(text):
+        if mention.token.startswith("cell:"):
+            number = int(mention.token.removeprefix("cell:"))
+            if number not in seen:
+                seen.add(number)
+                images.extend(notebook.cell_images(number))
+    return tuple(images)
 
 
 def _attachment(

@@ -32,8 +32,10 @@ from collet_nb.adapters.tools.output import truncate_middle
 from collet_nb.adapters.tools.toolbox import Toolbox
 from collet_nb.core.cellcheck import CellCheck, check_cell
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.images import Image
 from collet_nb.core.ports import ToolSource
 from collet_nb.errors import ToolError
+from collet_nb.ui.cell_images import CellImages
 from collet_nb.ui.notebook_front import (
     FRONT_SPECS,
     NO_FRONT_END,
@@ -203,6 +205,8 @@ class NotebookTools(ToolSource):
         summaries: caps of ``kernel_vars`` and variable mentions.
         cells: caps of ``notebook_cells`` and cell mentions.
         max_pending: proposals that may wait for delivery at once.
+        images: what each cell showed (the extension records it from load on); else
+            recorded from :meth:`install` on.
     """
 
     def __init__(
@@ -212,6 +216,7 @@ class NotebookTools(ToolSource):
         summaries: SummaryLimits | None = None,
         cells: CellLimits | None = None,
         max_pending: int = 5,
+        images: CellImages | None = None,
     ) -> None:
         self.shell = shell
         self.summaries = summaries or SummaryLimits()
@@ -223,6 +228,7 @@ class NotebookTools(ToolSource):
         self._installed = False
         self.fronts = FrontEnds()
         self.front = FrontNotebook(self.fronts)
+        self.images = images or CellImages(shell)
 
     # ── wiring ──
 
@@ -230,12 +236,14 @@ class NotebookTools(ToolSource):
         """Deliver waiting proposals after each cell the user runs (idempotent)."""
         if not self._installed:
             self.shell.events.register("post_run_cell", self._on_post_run_cell)
+            self.images.install()
             self._installed = True
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and drop waiting proposals."""
         if self._installed:
             self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
+            self.images.uninstall()
             self._installed = False
         self._pending.clear()
 
@@ -411,6 +419,10 @@ class NotebookTools(ToolSource):
         if not 1 <= number <= self.last_count():
             return None
         return self._cell_text(number)
+
+    def cell_images(self, number: int) -> tuple[Image, ...]:
+        """The images (plots) cell ``number`` showed, for a model that takes images."""
+        return self.images.images(number)
 
     def cells(self, last: int | None = None) -> str:
         """The ``notebook_cells`` text: the ``last`` most recent cells, oldest first."""

@@ -116,6 +116,26 @@ class RecordedRequest:
         return [_neutral(m) for m in messages or () if isinstance(m, dict)]
 
     @property
+    def images(self) -> list[tuple[str, str, str]]:
+        """Every image part sent, in order, protocol-neutral: (role of its message, MIME type,
+        base64 data). An OpenAI ``image_url`` data URL and an Anthropic ``image`` block (in a
+        user message or inside a ``tool_result``) both count."""
+        found: list[tuple[str, str, str]] = []
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        for message in messages or ():
+            role, content = message.get("role", ""), message.get("content")
+            for block in content if isinstance(content, list) else ():
+                inner = block.get("content") if block.get("type") == "tool_result" else [block]
+                for part in inner if isinstance(inner, list) else ():
+                    if part.get("type") == "image_url":
+                        head, _, data = part["image_url"]["url"].partition(";base64,")
+                        found.append((role, head.removeprefix("data:"), data))
+                    elif part.get("type") == "image":
+                        source = part["source"]
+                        found.append((role, source["media_type"], source["data"]))
+        return found
+
+    @property
     def last_role(self) -> str:
         """The role of the last message (``""`` when there is none)."""
         return self.conversation[-1][0] if self.conversation else ""

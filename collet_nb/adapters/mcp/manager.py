@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from collet_nb.adapters.mcp.catalog import Catalog, McpPrompt, McpResource, McpTool
-from collet_nb.adapters.mcp.content import prompt_text, render_result
+from collet_nb.adapters.mcp.content import prompt_text, render_result, result_images
 from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions, describe_error
 from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
@@ -154,7 +154,10 @@ class McpManager(ToolSource):
                 await server.start()
             progress = _ProgressRelay(self._emit, self._message_id, call.id, server_name)
             result = await server.call_tool(tool.name, dict(arguments), on_progress=progress)
-            text, is_error = render_result(result, cap=self._options.output_chars)
+            text, is_error = render_result(
+                result, cap=self._options.output_chars, images_apart=True
+            )
+            images = result_images(result, source=call.name)
         except McpServerError as exc:
             return _error(call, str(exc))
         except Exception as exc:
@@ -162,7 +165,9 @@ class McpManager(ToolSource):
             logger.exception("MCP tool %s failed", call.name)
             message = f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}"
             return _error(call, server.config.redact(message))
-        return ToolResult(call_id=call.id, name=call.name, content=text, is_error=is_error)
+        return ToolResult(
+            call_id=call.id, name=call.name, content=text, is_error=is_error, images=images
+        )
 
     async def prepare(self) -> tuple[McpServerError, ...]:
         """Start, concurrently, every enabled server that is not running (awaited per turn).

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 
 from collet_nb.adapters.providers.wire import SSEEvent
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec, Usage
+from collet_nb.core.images import Image, split_images
 from collet_nb.core.ports import (
     ModelRequest,
     ProviderChunk,
@@ -51,6 +52,21 @@ class ToolUseBlock(TypedDict):
     input: dict[str, Any]
 
 
+class ImageSource(TypedDict):
+    """Where an image block's image is: here inline base64."""
+
+    type: Literal["base64"]
+    media_type: str
+    data: str
+
+
+class ImageBlock(TypedDict):
+    """An image content block (in a user message or a tool result)."""
+
+    type: Literal["image"]
+    source: ImageSource
+
+
 class _ToolResultBase(TypedDict):
     type: Literal["tool_result"]
     tool_use_id: str
@@ -59,11 +75,22 @@ class _ToolResultBase(TypedDict):
 class ToolResultBlock(_ToolResultBase, total=False):
     """A tool's result, sent in a user message."""
 
-    content: str
+    content: str | list[TextBlock | ImageBlock]
     is_error: bool
 
 
-ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock
+ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock | ImageBlock
+
+
+def _image(image: Image) -> ImageBlock:
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": image.mime, "data": image.data},
+    }
+
+
+def _text(text: str, described: tuple[Image, ...]) -> str:
+    return "\n".join([text] * bool(text) + [image.describe() for image in described])
 
 
 class AnthropicMessage(TypedDict):
@@ -97,17 +124,24 @@ def _input(arguments: str) -> dict[str, Any]:
 
 
 def _blocks(message: ChatMessage) -> list[ContentBlock]:
+    sent, described = split_images(message.images)
+    text = _text(message.content, described)
     if message.role == "tool":
         result: ToolResultBlock = {"type": "tool_result", "tool_use_id": message.tool_call_id or ""}
-        if message.content:
-            result["content"] = message.content
+        if sent:
+            parts: list[TextBlock | ImageBlock] = [{"type": "text", "text": text}] * bool(text)
+            result["content"] = parts + [_image(image) for image in sent]
+        elif text:
+            result["content"] = text
         if message.is_error:
             result["is_error"] = True
         return [result]
     blocks: list[ContentBlock] = []
     # Anthropic refuses empty or blank text blocks.
-    if message.content.strip():
-        blocks.append({"type": "text", "text": message.content})
+    if text.strip():
+        blocks.append({"type": "text", "text": text})
+    if message.role == "user":
+        blocks.extend(_image(image) for image in sent)
     if message.role == "assistant":
         blocks.extend(
             {"type": "tool_use", "id": call.id, "name": call.name, "input": _input(call.arguments)}

@@ -51,6 +51,7 @@ class Failure:
         retryable: whether trying again may succeed.
         retry_after: the wait the server asked for, in seconds.
         connect: the server could not be reached at all (one quick retry only).
+        about_images: the server refused something about images (a text-only model).
         build: makes the exception users get, from the final message.
     """
 
@@ -60,6 +61,7 @@ class Failure:
     retryable: bool
     retry_after: float | None = None
     connect: bool = False
+    about_images: bool = False
     build: Callable[[str], ProviderError]
 
     def error(self, tries: str = "", hint: str | None = None) -> ProviderError:
@@ -237,6 +239,12 @@ def summarize_body(body: str, content_type: str = "") -> str:
     return shorten(message or text)
 
 
+# How text-only models refuse image parts: vLLM, LM Studio and OpenAI answer 400, llama.cpp's
+# server and Ollama 500, each saying "image", "vision", "multimodal" or (llama.cpp) "mmproj".
+_IMAGE_REFUSALS = frozenset({400, 415, 422, 500, 501})
+_IMAGE_WORDS = re.compile(r"image|vision|multimodal|multi-modal|mmproj", re.IGNORECASE)
+
+
 def http_failure(
     *,
     provider: str,
@@ -317,5 +325,6 @@ def http_failure(
         hint=hint,
         retryable=retryable,
         retry_after=retry_after,
+        about_images=status in _IMAGE_REFUSALS and bool(_IMAGE_WORDS.search(body)),
         build=build,
     )

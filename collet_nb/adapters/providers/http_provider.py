@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import json
 import logging
@@ -48,6 +49,18 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "collet_nb/0.1"
 ERROR_BODY_BYTES = 64 * 1024  # the most of an error body read (an HTML page can be huge)
+
+
+def without_images(request: ModelRequest) -> ModelRequest:
+    """``request`` with each image replaced by its one-line description (the same request
+    when it holds no image)."""
+    if not any(m.images for m in request.messages):
+        return request
+    messages = tuple(
+        dataclasses.replace(m, content=m.text_with_images(), images=()) if m.images else m
+        for m in request.messages
+    )
+    return dataclasses.replace(request, messages=messages)
 
 
 def merged(chunks: Iterable[ProviderChunk]) -> list[ProviderChunk]:
@@ -141,6 +154,7 @@ class ProviderOptions(TypedDict, total=False):
     max_event_bytes: int | None
     trust_env: bool
     extra_headers: Mapping[str, str] | None
+    images: str
 
 
 class HttpProvider:
@@ -174,6 +188,9 @@ class HttpProvider:
         max_event_bytes: the largest SSE event accepted (``None``: no cap).
         trust_env: honour proxy and certificate environment variables.
         extra_headers: more headers for every request (e.g. OpenRouter's ``HTTP-Referer``).
+        images: ``auto`` sends images as image parts until the model refuses one (then, for
+            this provider's life, their descriptions), ``on`` always sends them, ``off`` never
+            (``COLLET_IMAGES``).
     """
 
     def __init__(
@@ -194,6 +211,7 @@ class HttpProvider:
         max_event_bytes: int | None = MAX_EVENT_BYTES,
         trust_env: bool = True,
         extra_headers: Mapping[str, str] | None = None,
+        images: str = "auto",
     ) -> None:
         import httpx2
 
@@ -206,6 +224,11 @@ class HttpProvider:
         ):
             if not value > 0:  # NaN fails this too
                 raise ConfigError(f"{name} must be a positive number of seconds", key=name)
+        if images not in ("auto", "on", "off"):
+            raise ConfigError("images must be auto, on or off", key="images")
+        self.images = images
+        # Whether image parts go to the model; ``auto`` turns it off at the first refusal.
+        self.takes_images = images != "off"
         self._wire = wire
         self.base_url = normalize_base_url(base_url)
         # Stripped: a pasted key with a newline would make an invalid header.
@@ -278,8 +301,9 @@ class HttpProvider:
         attempt = 1
         shown = False
         while True:
+            sent = request if self.takes_images else without_images(request)
             try:
-                async with contextlib.aclosing(self._attempt(request)) as chunks:
+                async with contextlib.aclosing(self._attempt(sent)) as chunks:
                     async for chunk in chunks:
                         progress = time.monotonic()
                         if not isinstance(chunk, UsageChunk):
@@ -288,6 +312,23 @@ class HttpProvider:
                 return
             except AttemptFailed as exc:
                 failure, cause = exc.failure, exc.__cause__
+            if failure.about_images and self.images == "auto" and sent is not without_images(sent):
+                # A text-only model: from now on it reads what each image is instead.
+                self.takes_images = False
+                logger.warning("%s: %s; sending images as descriptions", self.name, failure.what)
+                yield RetryChunk(
+                    reason="the model takes no images",
+                    detail=f"{self.model or request.model} refused an image: sending what each "
+                    "image is instead (set COLLET_IMAGES=off to skip this request)",
+                    wait_s=0.0,
+                    until=time.time(),
+                    attempt=attempt,
+                    attempts=self.max_retries + 1,
+                )
+                if shown:
+                    yield RestartChunk(reason=failure.what)
+                    shown = False
+                continue
             wait, attempts, hint = self._plan(failure, attempt, progress)
             if wait is None:
                 tries = ""

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 from collet_nb.adapters.providers.accumulator import ChatCompletionAccumulator, default_call_id
 from collet_nb.adapters.providers.wire import SSEEvent
 from collet_nb.core.chat import ChatMessage, ToolSpec
+from collet_nb.core.images import Image, split_images
 from collet_nb.core.ports import ModelRequest, ProviderChunk
 from collet_nb.errors import ProviderStreamError
 
@@ -57,9 +58,32 @@ class OpenAIToolCall(TypedDict):
     function: OpenAICallFunction
 
 
+class OpenAITextPart(TypedDict):
+    """A text part of a message's content."""
+
+    type: Literal["text"]
+    text: str
+
+
+class OpenAIImageURL(TypedDict):
+    """Where an image part's image is: here a ``data:`` URL."""
+
+    url: str
+
+
+class OpenAIImagePart(TypedDict):
+    """An image part of a user message's content."""
+
+    type: Literal["image_url"]
+    image_url: OpenAIImageURL
+
+
+OpenAIPart = OpenAITextPart | OpenAIImagePart
+
+
 class _OpenAIMessageBase(TypedDict):
     role: str
-    content: str | None
+    content: str | list[OpenAIPart] | None
 
 
 class OpenAIMessage(_OpenAIMessageBase, total=False):
@@ -100,13 +124,30 @@ def _wire_arguments(arguments: str) -> str:
     return arguments
 
 
+def _parts(text: str, images: tuple[Image, ...]) -> list[OpenAIPart]:
+    parts: list[OpenAIPart] = [{"type": "text", "text": text}] if text else []
+    parts.extend({"type": "image_url", "image_url": {"url": i.data_url}} for i in images)
+    return parts
+
+
+def _with_described(text: str, images: tuple[Image, ...]) -> str:
+    lines = [text] if text else []
+    lines.extend(image.describe() for image in images)
+    return "\n".join(lines)
+
+
 def _message(message: ChatMessage) -> OpenAIMessage:
     if message.role == "tool":
-        return {
-            "role": "tool",
-            "tool_call_id": message.tool_call_id or "",
-            "content": message.content,
-        }
+        sent, described = split_images(message.images)
+        text = _with_described(message.content, described)
+        if sent:
+            # A tool message holds text only: its images follow in a user message.
+            text += f"\n[the {len(sent)} image(s) of this result follow in the next message]"
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": text}
+    if message.images and message.role == "user":
+        sent, described = split_images(message.images)
+        text = _with_described(message.content, described)
+        return {"role": "user", "content": _parts(text, sent) if sent else text}
     if message.role == "assistant" and message.tool_calls:
         return {
             "role": "assistant",
@@ -142,7 +183,21 @@ def openai_body(
     messages: list[OpenAIMessage] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
-    messages.extend(_message(m) for m in request.messages)
+    # Tool results' images go in one user message after the run of tool messages they belong to
+    # (nothing may come between an assistant's tool calls and their results).
+    held: list[OpenAIPart] = []
+    for message in request.messages:
+        if held and message.role != "tool":
+            messages.append({"role": "user", "content": held})
+            held = []
+        messages.append(_message(message))
+        if message.role == "tool":
+            sent, _ = split_images(message.images)
+            if sent:
+                intro = f"Images returned by {message.name or 'a tool'} ({message.tool_call_id}):"
+                held.extend(_parts(intro, sent))
+    if held:
+        messages.append({"role": "user", "content": held})
     body: OpenAIRequest = {
         "model": model,
         "messages": messages,

@@ -1,6 +1,7 @@
 """The MCP manager against ``@modelcontextprotocol/server-everything`` from npm (a 2025-11-25
 server built on the TypeScript SDK), over stdio and Streamable HTTP."""
 
+import base64
 import json
 
 from collet_nb.adapters.mcp import ServerState
@@ -150,5 +151,23 @@ def test_its_http_server_restarting_gets_a_new_session_once(tmp_path):
                 finally:
                     await manager.aclose()
         assert len([e for e in events if isinstance(e, Notice)]) == 1
+
+    run(scenario())
+
+
+def test_its_tiny_image_comes_back_as_an_image_not_a_placeholder(tmp_path):
+    # Mutation: MCP results without images (result_images returning ()) -> no image here.
+    async def scenario():
+        async with managing(tmp_path, {"everything": everything_stdio()}) as manager:
+            await manager.prepare()
+            result = await use(manager, "mcp__everything__get-tiny-image")
+            assert not result.is_error
+            (image,) = result.images
+            assert image.mime == "image/png"
+            assert image.sendable
+            assert image.dimensions is not None
+            assert base64.b64decode(image.data).startswith(b"\x89PNG")
+            assert image.data not in result.content  # the text keeps only the words
+            assert "[image" not in result.content
 
     run(scenario())

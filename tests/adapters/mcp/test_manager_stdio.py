@@ -64,7 +64,11 @@ def test_the_in_repo_server_answers_text_numbers_images_errors_env_and_cwd(tmp_p
             assert (await use(manager, "mcp__t__env", name="GREETING")).content == "world"
             assert (await use(manager, "mcp__t__cwd")).content == str(tmp_path / "work")
             picture = await use(manager, "mcp__t__picture")
-            assert picture.content == "a pixel\n[image: image/png, 66 bytes]"
+            # The image travels apart from the text, as an image the model can look at.
+            assert picture.content == "a pixel"
+            (image,) = picture.images
+            assert (image.mime, image.size, image.dimensions) == ("image/png", 66, (1, 1))
+            assert image.source == "mcp__t__picture"
             failed = await use(manager, "mcp__t__fail", reason="testing")
             assert failed.is_error
             assert "failed on purpose: testing" in failed.content
