@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from collet_nb.adapters.providers.wire import SSEEvent
+from collet_nb.adapters.providers.wire import SSEEvent, fed_many
 from collet_nb.core.chat import ChatMessage, ToolCall, ToolSpec, Usage
 from collet_nb.core.images import Image, split_images
 from collet_nb.core.ports import (
@@ -265,6 +265,10 @@ class AnthropicStreamDecoder:
     def ended(self) -> bool:
         """Whether ``message_stop`` arrived."""
         return self._done
+
+    def feed_many(self, events: Sequence[SSEEvent]) -> Iterator[ProviderChunk]:
+        """Take the events of one batch (see ``StreamDecoder.feed_many``)."""
+        return fed_many(self.feed, events)
 
     def feed(self, event: SSEEvent) -> list[ProviderChunk]:
         """Take one SSE event."""

@@ -13,7 +13,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -32,10 +32,8 @@ from collet_nb.adapters.providers.wire import StreamDecoder, Wire
 from collet_nb.core.ports import (
     ModelRequest,
     ProviderChunk,
-    ReasoningChunk,
     RestartChunk,
     RetryChunk,
-    TextChunk,
     UsageChunk,
 )
 from collet_nb.errors import ConfigError, ProviderError, ProviderStreamError
@@ -61,21 +59,6 @@ def without_images(request: ModelRequest) -> ModelRequest:
         for m in request.messages
     )
     return dataclasses.replace(request, messages=messages)
-
-
-def merged(chunks: Iterable[ProviderChunk]) -> list[ProviderChunk]:
-    """``chunks`` with each run of answer (or reasoning) text joined into one chunk; the
-    others, and the order, kept."""
-    out: list[ProviderChunk] = []
-    for chunk in chunks:
-        last = out[-1] if out else None
-        if isinstance(chunk, TextChunk) and isinstance(last, TextChunk):
-            out[-1] = TextChunk(text=last.text + chunk.text)
-        elif isinstance(chunk, ReasoningChunk) and isinstance(last, ReasoningChunk):
-            out[-1] = ReasoningChunk(text=last.text + chunk.text)
-        else:
-            out.append(chunk)
-    return out
 
 
 @lru_cache(maxsize=2)
@@ -155,6 +138,60 @@ class ProviderOptions(TypedDict, total=False):
     trust_env: bool
     extra_headers: Mapping[str, str] | None
     images: str
+
+
+class _Reader:
+    """Reads a response's body in a task of its own while the consumer handles what came: each
+    step of ``async for`` gives all the bytes received since the last one (at once when some
+    wait; else it waits for the next read). Errors of the read (a stall, a cut connection)
+    come out of the step after the bytes that came before them; leaving the block stops
+    the read."""
+
+    def __init__(self, response: httpx2.Response) -> None:
+        self._response = response
+        self._parts: list[bytes] = []
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+        self._done = False
+
+    async def __aenter__(self) -> _Reader:
+        self._task = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _read(self) -> None:
+        try:
+            async for data in self._response.aiter_bytes():
+                self._parts.append(data)
+                self._arrived.set()
+        except Exception as exc:  # handed to the consumer, which judges it
+            self._error = exc
+        finally:
+            self._done = True
+            self._arrived.set()
+
+    def __aiter__(self) -> _Reader:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._parts:
+            if self._done:
+                if self._error is not None:
+                    error, self._error = self._error, None
+                    raise error
+                raise StopAsyncIteration
+            self._arrived.clear()
+            await self._arrived.wait()
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._parts.clear()
+        return data
 
 
 class HttpProvider:
@@ -457,18 +494,19 @@ class HttpProvider:
                 yield chunk
             return
         sse = SSEDecoder(self._max_event_bytes)
-        feed = decoder.feed
-        async for data in response.aiter_bytes():
-            # Everything one network read delivered goes on as one batch: the text of its
-            # events joined into one chunk, so the loop and the views pay per read, not per
-            # SSE event (a fast server packs dozens of events into a read).
-            for chunk in merged(chunk for event in sse.feed(data) for chunk in feed(event)):
-                yield chunk
-            if decoder.ended:
-                break
-        else:
-            for chunk in merged(chunk for event in sse.flush() for chunk in feed(event)):
-                yield chunk
+        async with _Reader(response) as reader:
+            # Everything that arrived while the chunks before were being handled goes on as
+            # one batch: a fast server's hundreds of events make one chunk of text, so parsing,
+            # the loop and the views pay per batch, not per SSE event; a paced server's events
+            # still go on one by one, as each arrives.
+            async for data in reader:
+                for chunk in decoder.feed_many(sse.events(data)):
+                    yield chunk
+                if decoder.ended:
+                    break
+            else:
+                for chunk in decoder.feed_many(sse.rest()):
+                    yield chunk
         for chunk in decoder.close():
             yield chunk
 

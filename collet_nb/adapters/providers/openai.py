@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from json.scanner import make_scanner
 from typing import Any, Literal, TypedDict
 
 from collet_nb.adapters.providers.accumulator import ChatCompletionAccumulator, default_call_id
-from collet_nb.adapters.providers.wire import SSEEvent
+from collet_nb.adapters.providers.wire import SSEEvent, merged
 from collet_nb.core.chat import ChatMessage, ToolSpec
 from collet_nb.core.images import Image, split_images
-from collet_nb.core.ports import ModelRequest, ProviderChunk
-from collet_nb.errors import ProviderStreamError
+from collet_nb.core.ports import ModelRequest, ProviderChunk, TextChunk
+from collet_nb.errors import ProviderError, ProviderStreamError
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +239,33 @@ def stream_error(provider: str, error: object) -> ProviderStreamError:
     )
 
 
+def _plain_text(payload: object) -> str | None:
+    """The text of a chunk that holds nothing but answer text ("" for none); None for any other
+    chunk (usage, reasoning, tool calls, a finish reason, an error), which the accumulator
+    reads."""
+    if type(payload) is not dict or payload.get("usage") or payload.get("error"):
+        return None
+    choices = payload.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or not delta.keys() <= _PLAIN_KEYS:
+        return None
+    content = delta.get("content")
+    return content if type(content) is str else None if content is not None else ""
+
+
+# The C scanner under json.loads, called directly: a chunk's JSON text is read in one call
+# (anything it does not read to the end goes the usual way, through ``feed``).
+# (typeshed types make_scanner's argument as the scanner class itself, not a decoder)
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+# A delta of only these keys is plain answer text (OpenAI sends ``role`` in the first one).
+_PLAIN_KEYS = frozenset({"content", "role"})
+
+
 class OpenAIStreamDecoder:
     """Decodes one chat-completions SSE stream (see ``StreamDecoder``)."""
 
@@ -272,6 +300,35 @@ class OpenAIStreamDecoder:
         if payload.get("error") or event.event == "error":
             raise stream_error(self._provider, payload.get("error") or payload)
         return self._accumulator.feed(payload)
+
+    def feed_many(self, events: Sequence[SSEEvent]) -> Iterator[ProviderChunk]:
+        """Take the events of one batch (see ``StreamDecoder.feed_many``); a chunk that only
+        carries answer text (nearly all of them) skips the accumulator."""
+        held: list[ProviderChunk] = []
+        texts: list[str] = []
+        for event in events:
+            data = event.data
+            if data[:1] == "{" and event.event != "error":
+                try:
+                    payload, end = _scan(data, 0)
+                except (StopIteration, ValueError):
+                    payload, end = None, -1
+                text = _plain_text(payload) if end == len(data) else None
+                if text is not None:
+                    if text:
+                        texts.append(text)
+                    continue
+            if texts:
+                held.append(TextChunk(text="".join(texts)))
+                texts = []
+            try:
+                held.extend(self.feed(event))
+            except ProviderError:
+                yield from merged(held)  # what came before the error was shown
+                raise
+        if texts:
+            held.append(TextChunk(text="".join(texts)))
+        yield from merged(held)
 
     def close(self) -> list[ProviderChunk]:
         """The body ended; a reply is complete once ``[DONE]`` or a finish reason came."""

@@ -3,10 +3,47 @@ where to post, which headers, what body, and how to read the reply."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from collet_nb.core.ports import ModelRequest, ProviderChunk
+from collet_nb.core.ports import ModelRequest, ProviderChunk, ReasoningChunk, TextChunk
+from collet_nb.errors import ProviderError
+
+
+def merged(chunks: Iterable[ProviderChunk]) -> list[ProviderChunk]:
+    """``chunks`` with each run of answer (or reasoning) text joined into one chunk; the
+    others, and the order, kept."""
+    out: list[ProviderChunk] = []
+    run: list[str] = []
+    kind: type[TextChunk] | type[ReasoningChunk] | None = None
+    for chunk in chunks:
+        if kind is not None and type(chunk) is not kind:
+            out.append(kind(text="".join(run)))
+            kind = None
+        if isinstance(chunk, (TextChunk, ReasoningChunk)):
+            if kind is None:
+                kind, run = type(chunk), []
+            run.append(chunk.text)
+        else:
+            out.append(chunk)
+    if kind is not None:
+        out.append(kind(text="".join(run)))
+    return out
+
+
+def fed_many(
+    feed: Callable[[SSEEvent], list[ProviderChunk]], events: Iterable[SSEEvent]
+) -> Iterator[ProviderChunk]:
+    """What ``feed`` makes of each event, text runs joined; when an event raises, what the
+    events before it made comes out first."""
+    held: list[ProviderChunk] = []
+    for event in events:
+        try:
+            held.extend(feed(event))
+        except ProviderError:
+            yield from merged(held)
+            raise
+    yield from merged(held)
 
 
 class SSEEvent(Protocol):
@@ -36,6 +73,16 @@ class StreamDecoder(Protocol):
 
         Raises:
             ProviderStreamError: the event reports an error.
+        """
+        ...
+
+    def feed_many(self, events: Sequence[SSEEvent]) -> Iterator[ProviderChunk]:
+        """Take the events of one batch; give their chunks with each run of text joined
+        (``merged``).
+
+        Raises:
+            ProviderStreamError: an event reports an error (after the chunks of the events
+                before it).
         """
         ...
 

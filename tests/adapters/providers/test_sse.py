@@ -1,6 +1,8 @@
 """Our use of httpx2's SSE parser: its line rules, plus the two behaviours EventSource lacks
 (a leading BOM skipped, a last event without its blank line delivered), and its size cap."""
 
+import itertools
+
 import httpx2
 import pytest
 from httpx2 import ServerSentEvent as SSEEvent
@@ -143,7 +145,7 @@ def test_any_split_of_a_stream_parses_to_the_same_events(events, newline, cuts):
 
 
 def test_the_text_of_one_network_read_goes_on_as_one_chunk_in_order():
-    from collet_nb.adapters.providers.http_provider import merged
+    from collet_nb.adapters.providers.wire import merged
     from collet_nb.core.chat import Usage
     from collet_nb.core.ports import ReasoningChunk, TextChunk, UsageChunk
 
@@ -156,3 +158,53 @@ def test_the_text_of_one_network_read_goes_on_as_one_chunk_in_order():
         ReasoningChunk(text="hmm"), TextChunk(text="Hello"), usage, TextChunk(text=" world!")
     ]  # fmt: skip
     assert merged([]) == []
+
+
+# ── reading in bulk: the same events as the parser alone ──
+
+_NAMES = st.sampled_from(["", "message", "content_block_delta", "ping", "error"])
+_DATA = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]))
+_SPACE = st.sampled_from(["", " ", "  "])
+
+
+@st.composite
+def _event(draw) -> str:
+    """One event as servers write it, plain or not (comments, ids, several data lines)."""
+    data, more, name, space = draw(_DATA), draw(_DATA), draw(_NAMES), draw(_SPACE)
+    forms = {
+        "data": f"data:{space}{data}\n\n",
+        "named": f"event:{space}{name}\ndata:{space}{data}\n\n",
+        "multi": f"data: {data}\ndata:{space}{more}\n\n",
+        "comment": f": keep-alive\ndata: {data}\n\n",
+        "id": f"id: 7\ndata: {data}\n\n",
+        "nodata": f"event: {name}\n\n",
+        "empty": "\n",
+    }
+    return forms[draw(st.sampled_from(sorted(forms)))]
+
+
+@given(
+    events=st.lists(_event(), max_size=12),
+    crlf=st.booleans(),
+    bom=st.booleans(),
+    unfinished=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_reading_in_bulk_gives_what_the_parser_alone_gives(events, crlf, bom, unfinished, cuts):
+    text = "".join(events) + ("data: last" if unfinished else "")
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    bounds = sorted({0, len(raw), *(c for c in cuts if c < len(raw))})
+    chunks = [raw[a:b] for a, b in itertools.pairwise(bounds)]
+    expected = [(e.event, e.data) for e in decode(*chunks, cap=None)]
+    bulk = SSEDecoder(max_event_bytes=None)
+    got = [e for chunk in chunks for e in bulk.events(chunk)] + bulk.rest()
+    assert [(e.event, e.data) for e in got] == expected
+
+
+def test_reading_in_bulk_keeps_the_size_cap():
+    bulk = SSEDecoder(max_event_bytes=64)
+    assert [e.data for e in bulk.events(b"data: small\n\n")] == ["small"]
+    with pytest.raises(httpx2.SSEError):
+        bulk.events(b"data: " + b"x" * 100)

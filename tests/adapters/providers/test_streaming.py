@@ -19,13 +19,27 @@ TIME = FakeToolCall(name="get_time", arguments={"zone": "Europe/Oslo"})
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_plain_text_streams_in_pieces_and_reports_usage_once(talk, kind):
-    with FakeLLM([Rule(text=TEXT, usage=(21, 8))]) as llm:
+    # Paced as a model writes: each piece goes on as it arrives (what arrives together, from
+    # a server faster than the reader, goes on together: test_a_burst_arrives_as_one_chunk).
+    with FakeLLM([Rule(text=TEXT, usage=(21, 8), gap=0.01)]) as llm:
         result = talk(kind, llm.base_url)
     assert result.error is None
     assert result.text == TEXT
     assert sum(isinstance(c, TextChunk) for c in result.chunks) > 1
     assert result.usage == [Usage(prompt_tokens=21, completion_tokens=8)]
     assert result.restarts == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_burst_arrives_as_one_chunk_in_order(talk, kind):
+    # Mutation: feed_many yielding one chunk per event -> hundreds of chunks here.
+    text = "".join(f"word{n} " for n in range(600))
+    with FakeLLM([Rule(text=text, chunk_size=3, delay=0.2)]) as llm:
+        result = talk(kind, llm.base_url)
+    assert result.text == text
+    pieces = sum(isinstance(c, TextChunk) for c in result.chunks)
+    events = len(text) // 3
+    assert pieces < events / 10, (pieces, events)
 
 
 @pytest.mark.parametrize("kind", KINDS)
