@@ -28,6 +28,16 @@ pip_install -e "$ROOT[test,mcp]"
 if [ ! -d "$ROOT/.venv/compat/ipykernel-6.29/ipykernel" ]; then
   pip_install --no-deps --target "$ROOT/.venv/compat/ipykernel-6.29" "ipykernel==6.29.5"
 fi
+# jupyter-collaboration turns real-time collaboration on for a whole server, so it gets an
+# environment of its own, layered on .venv by a .pth file (only what .venv lacks is installed
+# there): tests/browser/test_notebook_rtc.py starts the one JupyterLab that uses it.
+RTC="$ROOT/.venv/rtc"
+if ! "$RTC/bin/python" -c "import jupyter_collaboration" >/dev/null 2>&1; then
+  "$ROOT/.venv/bin/python" -m venv "$RTC"
+  purelib='import sysconfig; print(sysconfig.get_paths()["purelib"])'
+  "$ROOT/.venv/bin/python" -c "$purelib" >"$("$RTC/bin/python" -c "$purelib")/collet-main-venv.pth"
+  out=$("$RTC/bin/python" -m pip install -q "jupyter-collaboration>=4" 2>&1) || { echo "$out" >&2; exit 1; }
+fi
 "$ROOT/.venv/bin/python" -c "import collet_nb" # fail here, clearly, if the install did not work
 # The browser tests drive Debian's Chromium at this path (.ci/run installs it); without it
 # they are skipped, and the test run ends with a box that says so.

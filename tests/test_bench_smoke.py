@@ -64,6 +64,7 @@ def test_the_quick_bench_prints_a_row_for_every_item_and_writes_every_section_as
         ["bench/tool_index.py", "--tools", "100", "--queries", "10"],
         ["bench/sessions.py", "--sessions", "5", "--pool", "50"],
         ["bench/mcp_start.py", "--servers", "1", "--rounds", "1"],
+        ["bench/hub_sizes.py", "--kernels", "1", "--turns", "1", "--idle", "0.1"],
     ],
     ids=lambda args: Path(args[0]).stem,
 )

@@ -154,10 +154,22 @@ class DemoProvider:
                 await asyncio.sleep(0)  # stay cancellable even at full speed
             yield TextChunk(text=piece)
         for n, (name, arguments) in enumerate(step.tool_calls):
+            learned = {key: learn(value, request) for key, value in arguments.items()}
             yield ToolCallChunk(
-                call=ToolCall(id=f"demo_{index}_{n}", name=name, arguments=json.dumps(arguments))
+                call=ToolCall(id=f"demo_{index}_{n}", name=name, arguments=json.dumps(learned))
             )
         prompt = estimate_tokens(request.system) + sum(message_tokens(m) for m in request.messages)
         yield UsageChunk(
             usage=Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(step.text))
         )
+
+
+def learn(value: Any, request: ModelRequest) -> Any:
+    """An argument as the script gives it; ``{from_result = REGEX}`` is what the model learned
+    from the latest tool result: REGEX's first group there (a cell id a tool named), or ``""``
+    when it does not match (the tool then says what is wrong)."""
+    if not isinstance(value, dict) or set(value) != {"from_result"}:
+        return value
+    results = [m.content for m in request.messages if m.role == "tool"]
+    found = re.search(str(value["from_result"]), results[-1]) if results else None
+    return found.group(1) if found else ""

@@ -168,6 +168,8 @@ class ToolResultReady(Event):
     content: str
     is_error: bool
     duration_s: float = 0.0
+    # The images it returned that a model can take (``Image.to_dict()`` each), for the card.
+    images: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,10 +292,43 @@ class ToolProgress(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ElicitationRequested(Event):
+    """An MCP server asks the person something (``elicitation/create``): a small form of
+    ``fields`` (``FormField.to_dict()`` each, see core/elicitation.py), or in ``url`` mode a
+    link to open; it waits for Accept / Decline / Cancel. Nothing is sent without them."""
+
+    type: ClassVar[str] = "elicitation_requested"
+    elicitation_id: str
+    server: str
+    message: str
+    mode: str = "form"  # form | url
+    url: str = ""
+    fields: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElicitationResolved(Event):
+    """The person answered an elicitation: ``action`` ``accept`` (``content``: the JSON text
+    sent to the server; "" for a URL), ``decline`` or ``cancel``; ``by`` as for approvals
+    (``cancel``: the message was cancelled or its turn ended, ``server``: the server withdrew
+    the request)."""
+
+    type: ClassVar[str] = "elicitation_resolved"
+    elicitation_id: str
+    action: str
+    content: str = ""
+    by: str = ""
+    at: float = 0.0
+    server: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         ToolProgress,
+        ElicitationRequested,
+        ElicitationResolved,
         MessageStateChanged,
         MessageStatus,
         SessionChanged,

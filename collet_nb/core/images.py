@@ -170,3 +170,11 @@ def split_images(images: tuple[Image, ...]) -> tuple[tuple[Image, ...], tuple[Im
     sendable = tuple(i for i in images if i.sendable)[:MAX_IMAGES]
     rest = tuple(i for i in images if i not in sendable)
     return sendable, rest
+
+
+def image_line(data: dict[str, str]) -> str:
+    """The one-line description of an image sent in an event (``Image.to_dict()``)."""
+    try:
+        return Image.from_dict(data).describe()
+    except (KeyError, TypeError):
+        return "[image]"

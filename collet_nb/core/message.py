@@ -40,16 +40,25 @@ MESSAGE_MOVES: dict[MessageState, frozenset[MessageState]] = {
 }
 
 
-def shown_status(state: MessageState, *, awaiting_approval: bool, awaiting_plan: bool) -> str:
+def shown_status(
+    state: MessageState,
+    *,
+    awaiting_approval: bool,
+    awaiting_plan: bool,
+    awaiting_input: bool = False,
+) -> str:
     """What every view shows for a message: its state, or what it waits for.
 
     An architect's message waits for its plan's decision (its turn has ended, answered); a
-    running message waits while one of its tool calls does.
+    running message waits while one of its tool calls does, or while an MCP server's question
+    (an elicitation) waits for the person's answer.
     """
     if awaiting_plan:
         return "awaiting_plan"
     if state is MessageState.RUNNING and awaiting_approval:
         return "awaiting_approval"
+    if state is MessageState.RUNNING and awaiting_input:
+        return "awaiting_input"
     return state.value
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from collet_nb.core.chat import ToolCall, ToolSpec
+from collet_nb.core.sampling import sampling_summary
 
 Preview = dict[str, Any]
 
@@ -121,6 +122,13 @@ def _file_summary(preview: Preview) -> str:
     return ""
 
 
+def _run_summary(preview: Preview) -> str:
+    if preview.get("problem"):
+        return f"runs {preview.get('path')} (will fail: {preview['problem']})"
+    warnings = "; ".join(str(w) for w in preview.get("warnings") or ())
+    return f"runs {preview.get('path')}" + (f" ({warnings})" if warnings else "")
+
+
 def summary(preview: Preview, fallback: str = "") -> str:
     """One line saying what a call will do (for text views and the ``/wait`` line)."""
     kind = preview.get("kind")
@@ -132,5 +140,9 @@ def summary(preview: Preview, fallback: str = "") -> str:
     if kind == "mcp":
         ro = ", read-only" if preview.get("read_only") else ""
         return f"calls {preview.get('tool')} on MCP server {preview.get('server')}{ro}"
+    if kind == "sampling":
+        return sampling_summary(preview)
+    if kind == "notebook_run":
+        return _run_summary(preview)
     text = fallback or json.dumps(preview.get("arguments", ""), ensure_ascii=False)
     return text if len(text) <= 120 else text[:119] + "…"

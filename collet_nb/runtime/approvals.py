@@ -69,13 +69,17 @@ class ApprovalGate:
         """Allow at once, or wait for the user's decision (a policy's lists come first)."""
         if self.policy.denies(call.name):
             return Verdict(
-                allowed=False, reason=f"the policy ({self.policy.source}) forbids {call.name}"
+                allowed=False,
+                reason=f"the policy ({self.policy.denied_by(call.name)}) forbids {call.name}",
             )
         if (
             spec is None
             or self.policy.allows(call.name)
             or not needs_approval(
-                mode=self.mode(), spec=spec, session_allowed=self.session.session_approvals
+                # The policy has the last word, whatever the settings say now.
+                mode=self.policy.approval_for(self.mode()),
+                spec=spec,
+                session_allowed=self.session.session_approvals,
             )
         ):
             return Verdict(allowed=True)

@@ -7,6 +7,7 @@ Each command returns the text to show (Markdown-friendly plain text); one that m
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from collet_nb.core.kinds import AgentKind, ApprovalMode, ChannelId, StreamingLe
 from collet_nb.core.message import MessageState, UserMessage
 from collet_nb.errors import ConfigError, UsageError
 from collet_nb.runtime.hub import SessionHub
+from collet_nb.runtime.provenance import policy_summary, policy_text, settings_line, today_line
 from collet_nb.runtime.runner import SessionRunner
 
 if TYPE_CHECKING:
@@ -59,6 +61,10 @@ def status_text(runner: SessionRunner) -> str:
         f"tool call {p['name']} waits: /allow, /allow session or /deny [reason]"
         for p in s["pending_tools"]
     )
+    lines.extend(
+        f"MCP server {e['server']} asks ({e['elicitation_id']}): /answer {{…}} or /decline"
+        for e in s["pending_elicitations"]
+    )
     if runner.journal_error:
         lines.append(f"warning: {runner.journal_error}")
     return "\n".join(lines)
@@ -85,6 +91,28 @@ def last_decision(runner: SessionRunner, kind: str) -> str | None:
     when none was ever made)."""
     found = runner.last_decided.get(kind)
     return nothing_waits(*found) if found else None
+
+
+ANSWERS = {"accept": "answered", "decline": "declined", "cancel": "cancelled"}
+
+
+def last_answer(runner: SessionRunner) -> str | None:
+    """The calm line saying who answered the last question of an MCP server, and when (None
+    when none was ever asked)."""
+    found = runner.elicitations.last
+    if found is None:
+        return None
+    event, at = found
+    who = {
+        "": "",
+        "cancel": " when its turn ended or was cancelled",
+        "server": " by the server (it withdrew it)",
+    }.get(event.by, f" by {event.by}")
+    when = time.strftime("%H:%M", time.localtime(at))
+    return (
+        f"nothing waits: {event.elicitation_id} of MCP server {event.server} was "
+        f"{ANSWERS.get(event.action, event.action)}{who} at {when}"
+    )
 
 
 def nothing_waits(event: ApprovalResolved | PlanResolved, at: float) -> str:
@@ -136,11 +164,14 @@ class CommandRunner:
         self._table: dict[str, Callable[[SessionRunner, Command], Outcome]] = {
             "help": lambda r, c: Outcome(text=help_text()),
             "status": self._status,
+            "policy": self._policy,
             "cancel": self._cancel,
             "approve": self._approve,
             "reject": self._reject,
             "allow": self._allow,
             "deny": self._deny,
+            "answer": self._answer,
+            "decline": self._decline,
             "queue": self._queue,
             "remove": self._remove,
             "retry": lambda r, c: self._sent(r.retry(), "retrying"),
@@ -188,7 +219,27 @@ class CommandRunner:
 
     def _status(self, runner: SessionRunner, command: Command) -> Outcome:
         notice = self.hub.interrupted_notice(self.channel)
-        return Outcome(text=status_text(runner) + (f"\nnote: {notice}" if notice else ""))
+        lines = [status_text(runner), self._settings_line(runner)]
+        lines.append(policy_summary(runner.gate.policy))
+        today = today_line(runner)
+        if today is not None:
+            lines.append(today)
+        if notice:
+            lines.append(f"note: {notice}")
+        return Outcome(text="\n".join(lines))
+
+    def _policy(self, runner: SessionRunner, command: Command) -> Outcome:
+        return Outcome(text=policy_text(runner, self._settings_line(runner)))
+
+    def _settings_line(self, runner: SessionRunner) -> str:
+        """Where the session's settings came from (a broken file is said, not raised)."""
+        project = Path(runner.session.project_dir)
+        try:
+            sources = self.hub.sources_for(project)
+            loaded = self.hub.settings_for(project)
+        except ConfigError as exc:
+            return f"settings: {exc}"
+        return settings_line(runner, sources, loaded)
 
     def _cancel(self, runner: SessionRunner, command: Command) -> Outcome:
         ids = runner.cancel()
@@ -211,6 +262,26 @@ class CommandRunner:
         name = _oldest(runner)
         runner.deny(reason=command.text, by=self.by)
         return Outcome(text=f"denied {name}")
+
+    def _answer(self, runner: SessionRunner, command: Command) -> Outcome:
+        """``/answer [ID] [{JSON}]``: accept the oldest question (or ``ID``) with the JSON
+        object (fields left out take their defaults; a URL's question takes none)."""
+        from collet_nb.core.elicitation import parse_answer
+
+        desk = runner.elicitations
+        if not desk.waiting() and (said := last_answer(runner)):
+            return Outcome(text=said)
+        head, _, rest = command.text.partition(" ")
+        eid, text = (head, rest) if re.fullmatch(r"e\d+", head) else (None, command.text)
+        answered = desk.accept(eid, parse_answer(text), by=self.by)
+        return Outcome(text=f"answered {answered}")
+
+    def _decline(self, runner: SessionRunner, command: Command) -> Outcome:
+        desk = runner.elicitations
+        if not desk.waiting() and (said := last_answer(runner)):
+            return Outcome(text=said)
+        declined = desk.decline(command.args[0] if command.args else None, by=self.by)
+        return Outcome(text=f"declined {declined}")
 
     def _approve(self, runner: SessionRunner, command: Command) -> Outcome:
         if runner.session.pending_plan is None and (said := last_decision(runner, "plan")):
@@ -250,11 +321,9 @@ class CommandRunner:
 
     def _approval(self, runner: SessionRunner, command: Command) -> Outcome:
         mode = ApprovalMode.parse(command.args[0], setting="/approval")
-        fixed = runner.gate.policy.approval
-        if fixed is not None and mode is not fixed:
-            raise ConfigError(
-                f"approval is fixed to {fixed.value} by {runner.gate.policy.source}", key="approval"
-            )
+        refusal = runner.gate.policy.refuses_approval(mode)
+        if refusal is not None:
+            raise ConfigError(refusal, key="approval")
         runner.settings = runner.settings.replace(approval=mode)
         return Outcome(text=f"approval {mode.value}")
 
@@ -264,6 +333,9 @@ class CommandRunner:
         return Outcome(text=f"agent {agent.value} for the next messages")
 
     def _model(self, runner: SessionRunner, command: Command) -> Outcome:
+        refusal = runner.gate.policy.refuses("models", command.args[0])
+        if refusal is not None and runner.provider.name != "demo":
+            raise ConfigError(refusal, key="model")
         runner.session.model_override = command.args[0]
         return Outcome(text=f"model {command.args[0]} for the next messages")
 

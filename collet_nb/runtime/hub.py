@@ -12,15 +12,17 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collet_nb.adapters.answers import AnswerCache
-from collet_nb.adapters.config import load_policy
+from collet_nb.adapters.config import load_policy, setting_sources
 from collet_nb.adapters.journal import JsonlJournal, journal_path, read_records
+from collet_nb.adapters.ledger import UsageLedger
 from collet_nb.adapters.mcp_files import BrokenMcpConfig, load_mcp_servers
+from collet_nb.adapters.prices import make_pricer
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.skills import SkillCatalog, SkillTools, discover_skills
 from collet_nb.adapters.tools import BuiltinTools
@@ -38,6 +40,7 @@ from collet_nb.core.session import AgentSession
 from collet_nb.core.settings import Settings
 from collet_nb.errors import ConfigError, UsageError
 from collet_nb.runtime.clock import SystemClock
+from collet_nb.runtime.quota import QuotaProvider
 from collet_nb.runtime.resume import interrupted_notice
 from collet_nb.runtime.runner import SessionRunner
 
@@ -109,6 +112,7 @@ class SessionHub:
         project_dir: the default project directory (the kernel's working directory).
         processes: the kernel-wide registry of child process groups (bash, MCP servers).
         provider_factory: builds the provider for settings (tests pass stand-ins).
+        sources: where each setting of a project came from (``/status``, ``/policy``).
     """
 
     def __init__(
@@ -118,8 +122,10 @@ class SessionHub:
         project_dir: Path,
         processes: ProcessRegistry | None = None,
         provider_factory: Callable[[Settings], Provider] = provider_for,
+        sources: Callable[[Path], Mapping[str, str]] | None = None,
     ) -> None:
         self.settings_for = settings
+        self.sources_for = sources or (lambda project: setting_sources(project_dir=project))
         self.project_dir = project_dir
         self.processes = processes if processes is not None else ProcessRegistry()
         self.provider_factory = provider_factory
@@ -271,16 +277,31 @@ class SessionHub:
         )
 
     def _effective(self, project: Path) -> tuple[Settings, Policy]:
-        """The settings and the policy of ``project`` (a policy's approval mode wins).
+        """The settings and the policy of ``project`` (a policy's approval mode or floor wins).
 
         Raises:
-            ConfigError: for an invalid config or policy file (nothing is opened then).
+            ConfigError: for an invalid config or policy file, or settings the policy does not
+                allow (a provider, base URL or model): nothing is opened then.
         """
         settings = self.settings_for(project)
         policy = load_policy(project_dir=project)
-        if policy.approval is not None:
-            settings = settings.replace(approval=policy.approval)
-        return settings, policy
+        refusal = policy.refuses_settings(settings.provider, settings.base_url, settings.model)
+        if refusal is not None:
+            raise ConfigError(f"the session cannot start: {refusal}", key="policy")
+        return settings.replace(approval=policy.approval_for(settings.approval)), policy
+
+    def _provider(self, session: AgentSession, settings: Settings, policy: Policy) -> Provider:
+        """The session's provider; under the policy's hard limits when it has any."""
+        provider = self.provider_factory(settings)
+        if not policy.limits_requests:
+            return provider
+        return QuotaProvider(
+            provider,
+            policy=policy,
+            session_id=session.session_id,
+            ledger=UsageLedger(Path(settings.home)) if policy.daily else None,
+            price=make_pricer(settings.provider, settings.base_url or ""),
+        )
 
     def _runner(self, session: AgentSession, settings: Settings, policy: Policy) -> SessionRunner:
         parts = self._tools(session, settings, policy)
@@ -288,7 +309,7 @@ class SessionHub:
         runner = SessionRunner(
             session=session,
             settings=settings,
-            provider=self.provider_factory(settings),
+            provider=self._provider(session, settings, policy),
             tools=parts.toolbox,
             journal=JsonlJournal(journal_path(home, session.session_id)),
             clock=self.clock,
@@ -303,6 +324,9 @@ class SessionHub:
         self._parts[session.session_id] = parts
         if parts.mcp is not None and not isinstance(parts.mcp, BrokenMcpConfig):
             parts.mcp.listen(runner.emit)  # log warnings, renewed sessions, progress
+            # What servers ask: the person (elicitation), the session's model (sampling).
+            parts.mcp.answer_with(elicit=runner.elicitations.ask, sample=runner.sampler.sample)
+            runner.attach = parts.mcp.attach  # @server:uri mentions
         return runner
 
     def _open(self, channel: ChannelId, project_dir: Path) -> SessionRunner:

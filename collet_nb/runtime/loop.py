@@ -41,7 +41,7 @@ from collet_nb.core.events import (
     TurnFinished,
 )
 from collet_nb.core.guard import Guard
-from collet_nb.core.images import Image
+from collet_nb.core.images import Image, split_images
 from collet_nb.core.ports import (
     Approver,
     ModelRequest,
@@ -278,6 +278,7 @@ class AgentLoop:
             content=result.content,
             is_error=result.is_error,
             duration_s=round(elapsed, 3),
+            images=[image.to_dict() for image in split_images(result.images)[0]],
         )
         self.guard.record_tool(success=not result.is_error)
 

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from collet_nb.core.events import (
     ApprovalRequested,
     ApprovalResolved,
     ContextCompacted,
+    ElicitationRequested,
+    ElicitationResolved,
     ErrorRaised,
     Event,
     MessageStateChanged,
@@ -57,8 +59,10 @@ from collet_nb.core.session import AgentSession, SessionState
 from collet_nb.core.settings import Settings
 from collet_nb.errors import ColletError, ConfigError, GuardStop, TurnTimeout, UsageError
 from collet_nb.runtime.approvals import ApprovalGate
+from collet_nb.runtime.elicitations import ElicitationDesk
 from collet_nb.runtime.loop import AgentLoop, TokenCounter
 from collet_nb.runtime.prompts import system_prompt
+from collet_nb.runtime.sampling import Sampler
 
 log = logging.getLogger("collet_nb")
 
@@ -79,6 +83,8 @@ STATUS_CHANGES = (
     ApprovalResolved,
     PlanReady,
     PlanResolved,
+    ElicitationRequested,
+    ElicitationResolved,
 )
 
 JOURNALED: tuple[type[Event], ...] = (
@@ -92,6 +98,8 @@ JOURNALED: tuple[type[Event], ...] = (
     TurnFinished,
     ErrorRaised,
     Notice,
+    ElicitationRequested,
+    ElicitationResolved,
 )
 
 
@@ -155,6 +163,12 @@ class SessionRunner:
         # The preview of each call of the running turn, for its approval request too.
         self._previews: dict[str, dict[str, Any]] = {}
         self.gate.preview_of = lambda call: self._previews.get(call.id, {})
+        # What MCP servers ask the person (elicitations), and ask the model (sampling).
+        self.elicitations = ElicitationDesk(emit=self.emit, now=clock.wall)
+        self.sampler = Sampler(self, previews=self._previews, within_budget=self._within_budget)
+        # Reads what a message mentions that only its turn can read (``@server:uri`` of an
+        # MCP resource: the server may have to start), and returns the text with it attached.
+        self.attach: Callable[[str], Awaitable[tuple[str, tuple[Image, ...]]]] | None = None
         # What each message's views show (MessageStatus), and compact streaming's held text.
         self._shown: dict[str, tuple[str, str]] = {}
         self._held: dict[str, list[Event]] = {}
@@ -221,6 +235,7 @@ class SessionRunner:
         if isinstance(event, JOURNALED):
             record = event.to_dict()
             record.pop("preview", None)  # what the call was is there; the preview is for views
+            record.pop("images", None)  # the context record holds them once
             self.record({"kind": "event", "event": record})
         if isinstance(event, ApprovalResolved):
             self.last_decided["tool"] = (event, self.clock.wall())
@@ -271,6 +286,7 @@ class SessionRunner:
             m.state,
             awaiting_approval=self.gate.waits_on(message_id),
             awaiting_plan=plan is not None and plan.message_id == message_id,
+            awaiting_input=self.elicitations.waits_on(message_id),
         )
 
     def _hold(self, event: Event) -> bool:
@@ -445,6 +461,8 @@ class SessionRunner:
             self._move(msg.id, MessageState.CANCELLED, reason)
             ids.append(msg.id)
         self.gate.cancel_all(reason)
+        self.elicitations.cancel_all()  # the servers read "cancel"
+        self.sampler.cancel_all()
         return ids
 
     def remove(self, message_id: str) -> None:
@@ -550,6 +568,8 @@ class SessionRunner:
                 state = self.session.state
                 if state in (SessionState.AWAITING_APPROVAL, SessionState.AWAITING_PLAN):
                     return state
+                if self.elicitations.waiting():  # an MCP server's question waits (the state
+                    return state  # stays running: the caller asks the desk what waits)
                 if self._drain_task is None or self._drain_task.done():
                     return state
                 self._wake.clear()
@@ -618,6 +638,9 @@ class SessionRunner:
 
     def _settle(self, message_id: str) -> None:
         """After a turn task ends, however it ended: no message left running, session idle."""
+        # What servers asked during the turn ends with it (the servers read "cancel").
+        self.elicitations.cancel_all(message_id)
+        self.sampler.cancel_all(message_id)
         if not self.session.messages.get(message_id).state.terminal:
             # Only reachable if the turn task died before it could record an outcome.
             self._move(message_id, MessageState.FAILED, "the turn ended without a result; /retry")
@@ -670,6 +693,9 @@ class SessionRunner:
         try:
             # Inside the timeout and the cancel scope: a server slow to start is the turn's.
             await self._prepare_tools(msg, agent)
+            if self.attach is not None:
+                loop.user_text, found = await self.attach(msg.text)
+                loop.user_images = msg.images + found
             await self._pump(loop)
         except asyncio.CancelledError:
             if not timed_out or self._was_cancelled(msg):
@@ -935,6 +961,7 @@ class SessionRunner:
             "approval": st.approval.value,
             "pending_plan": s.pending_plan.plan if s.pending_plan else None,
             "pending_tools": self.gate.pending_tools(),
+            "pending_elicitations": self.elicitations.pending(),
             "messages": [
                 {
                     "id": m.id,

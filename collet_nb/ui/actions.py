@@ -12,7 +12,10 @@ from collet_nb.errors import ConfigError
 if TYPE_CHECKING:
     from collet_nb.runtime.runner import SessionRunner
 
-ACTIONS = ("allow_once", "allow_session", "deny", "approve", "reject", "cancel", "retry", "remove")
+ACTIONS = (
+    "allow_once", "allow_session", "deny", "approve", "reject", "cancel", "retry", "remove",
+    "answer", "decline", "dismiss",
+)  # fmt: skip
 
 
 def act(runner: SessionRunner, request: dict[str, Any], *, by: str) -> str:
@@ -69,6 +72,29 @@ def _plan(
     return "plan rejected"
 
 
+def _elicitation(
+    runner: SessionRunner, _mid: str, eid: str | None, text: str, by: str, action: str
+) -> str:
+    """Answer an MCP server's question: ``answer`` (``text``: the form's JSON object; fields
+    left out take their defaults), ``decline``, or ``dismiss`` (its Cancel)."""
+    from collet_nb.core.elicitation import parse_answer
+
+    desk = runner.elicitations
+    if eid is not None and not any(p.id == eid for p in desk.waiting()):
+        return _answered(runner) or "that question no longer waits for an answer"
+    if action == "answer":
+        return f"answered {desk.accept(eid, parse_answer(text), by=by)}"
+    if action == "decline":
+        return f"declined {desk.decline(eid, by=by)}"
+    return f"cancelled {desk.dismiss(eid, by=by)}"
+
+
+def _answered(runner: SessionRunner) -> str | None:
+    from collet_nb.runtime.commands import last_answer
+
+    return last_answer(runner)
+
+
 def _remove(runner: SessionRunner, mid: str, *_rest: Any) -> str:
     runner.remove(mid)
     return f"removed {mid} from the queue"
@@ -105,4 +131,7 @@ _HANDLERS: dict[str, Callable[..., str]] = {
     "cancel": _cancel,
     "retry": _retry,
     "remove": _remove,
+    "answer": _elicitation,
+    "decline": _elicitation,
+    "dismiss": _elicitation,
 }

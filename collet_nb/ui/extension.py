@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collet_nb.adapters.config import load_settings
+from collet_nb.adapters.config import load_settings, setting_sources
 from collet_nb.adapters.log_redaction import SecretLogFilter, install_log_redaction
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.watchdog import Watchdog
@@ -118,7 +118,10 @@ class ColletExtension:
         from collet_nb.runtime.hub import SessionHub
 
         hub = SessionHub(
-            settings=self.settings, project_dir=self.project_dir, processes=self.processes
+            settings=self.settings,
+            project_dir=self.project_dir,
+            processes=self.processes,
+            sources=lambda project: setting_sources(project_dir=project, overrides=self.overrides),
         )
         # Notebook tools (kernel_vars, notebook_cells, propose_cell) join every session.
         self.notebook_tools.install()

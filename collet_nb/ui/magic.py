@@ -229,9 +229,14 @@ class ColletMagics(Magics):
         print("the plan is in a new cell below (run it to show it as Markdown)")
 
     async def _wait(self, runner: SessionRunner, seconds: float | None) -> None:
-        """Block this cell until the session is idle or needs a decision (or ``seconds``)."""
+        """Block this cell until the session is idle or needs a decision (or ``seconds``), or
+        until the agent needs the kernel to run a cell (``notebook_run``), which would queue
+        behind this one."""
+        from collet_nb.ui.notebook_run import settle_or_yield, yield_line
+
+        watch = self.extension.notebook_tools.watch
         try:
-            state = await runner.wait_idle(seconds)
+            state = await settle_or_yield(runner.wait_idle(seconds), watch)
         except TimeoutError:
             print(f"still {runner.session.state.value} after {seconds:g} s")
             return
@@ -242,7 +247,7 @@ class ColletMagics(Magics):
         for message_id in self.finishes.take(runner):
             m = runner.session.messages.get(message_id)
             print(f"{m.id} {m.state.value}" + (f": {m.error}" if m.error else ""))
-        print(_state_line(runner, state))
+        print(yield_line(watch) if state is None else _state_line(runner, state))
 
     def _interrupted(self) -> None:
         """A kernel interrupt ended a wait; a second one soon after also cancels the turn."""
@@ -276,6 +281,11 @@ def _seconds(command: Command) -> float | None:
 
 
 def _state_line(runner: SessionRunner, state: SessionState) -> str:
+    asking = runner.elicitations.waiting()
+    if asking and state is not SessionState.AWAITING_APPROVAL:  # an MCP server asks
+        from collet_nb.runtime.elicitations import asking_text
+
+        return "awaiting your answer: " + "\n".join(asking_text(p) for p in asking)
     if state is SessionState.AWAITING_APPROVAL:
         calls = runner.status()["pending_tools"]
         names = "; ".join(f"{c['name']} — {c['summary']}" for c in calls)

@@ -1,5 +1,6 @@
 """Mentions in a user's message: ``@name`` of a variable, ``@path/to/file.ext`` of a file within
-the workspace scope, ``@cell:N`` of a cell this kernel ran.
+the workspace scope, ``@cell:N`` of a cell this kernel ran. (``@server:uri`` of an MCP resource
+is read when the message's turn starts, by the MCP manager: see ``collet_nb/core/mentions.py``.)
 
 Each known mention's content is attached after the message, below a separator, so the text as
 typed stays first and readable; unknown mentions, e-mail addresses and anything inside Markdown
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from collet_nb.adapters.tools.files import file_read
 from collet_nb.adapters.tools.output import Limits
 from collet_nb.adapters.tools.scope import Workspace
+from collet_nb.core.mentions import CODE, RESOURCE, SEPARATOR
 from collet_nb.errors import ScopeError, ToolError
 
 if TYPE_CHECKING:
@@ -23,12 +25,11 @@ if TYPE_CHECKING:
     from collet_nb.core.session import AgentSession
     from collet_nb.ui.notebook_tools import NotebookTools
 
-SEPARATOR = "\n\n---\nAttached for the @mentions above:"
+__all__ = ["SEPARATOR", "Mention", "MentionLimits", "expand_mentions", "find_mentions"]
 
 # An @ that starts a word: not inside an e-mail address or a path, not a doubled @.
 _MENTION = re.compile(r"(?<![\w@.\\/`~-])@(cell:\d+|[\w.~/-]+)")
-# Markdown code: fenced blocks (maybe unclosed) and inline spans.
-_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
+_CODE = CODE
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _TRAILING = ".,;:!?-"
 
@@ -66,10 +67,11 @@ class MentionLimits:
 def find_mentions(text: str) -> list[Mention]:
     """The mentions of ``text`` in order, outside Markdown code, each token once."""
     code = [match.span() for match in _CODE.finditer(text)]
+    resources = {match.start() for match in RESOURCE.finditer(text)}  # the MCP manager's
     found: list[Mention] = []
     seen: set[str] = set()
     for match in _MENTION.finditer(text):
-        if any(start <= match.start() < end for start, end in code):
+        if match.start() in resources or any(start <= match.start() < end for start, end in code):
             continue
         token = match.group(1).rstrip(_TRAILING)
         if token and token not in seen:

@@ -1,5 +1,5 @@
 """The notebook as the person sees it, through the front end (issue 20): ``notebook_read``,
-``notebook_edit``, ``notebook_insert`` and ``notebook_delete``.
+``notebook_edit``, ``notebook_insert``, ``notebook_delete`` and ``notebook_run``.
 
 Where the labextension is connected (JupyterLab, Notebook 7), the kernel sends a
 ``notebook_request`` on the ``collet`` comm and the labextension performs it on the notebook
@@ -10,7 +10,8 @@ and the ``.ipynb`` is never written behind the front end's back. The reply is a
 Cells are addressed by their stable id (an index is read against the notebook as the agent last
 read it, so a cell the person inserted meanwhile does not shift the target). An edit or a delete
 carries the source the agent last read of its cell: the front end refuses it when the cell's
-source is no longer that (the person changed it), and the model is told why.
+source is no longer that (the person changed it), and the model is told why. A run carries it
+too: the cell runs as the agent read it (and as the approval showed it), or not at all.
 """
 
 from __future__ import annotations
@@ -25,96 +26,19 @@ from typing import Any, Literal, TypedDict
 from collet_nb.adapters.tools.files import unified_diff
 from collet_nb.adapters.tools.output import truncate_middle
 from collet_nb.core.chat import ToolCall, ToolSpec
+from collet_nb.core.images import MAX_IMAGES, Image
 from collet_nb.core.preview import Preview, Previewer, parsed
 from collet_nb.errors import ToolError
+from collet_nb.ui.notebook_run import RunWatch, refuse_agent_cell, reply_images, shown_output
+from collet_nb.ui.notebook_specs import (
+    NOTEBOOK_DELETE,
+    NOTEBOOK_EDIT,
+    NOTEBOOK_INSERT,
+    NOTEBOOK_READ,
+    NOTEBOOK_RUN,
+)
 
 log = logging.getLogger("collet_nb")
-
-NOTEBOOK_READ = ToolSpec(
-    name="notebook_read",
-    description=(
-        "The open notebook as the user sees it now, unsaved edits and cells never run included: "
-        "every cell's index, id, type, source and text outputs (images as their type and "
-        "size). With `cells` (ids or indices), just those. Read before you edit: an edit "
-        "applies to the cell as you last read it."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {
-            "cells": {
-                "type": "array",
-                "items": {"type": ["string", "integer"]},
-                "description": "Cell ids or 0-based indices to show (default: every cell).",
-            }
-        },
-        "additionalProperties": False,
-    },
-    read_only=True,
-)
-
-
-def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
-    """A closed ``object`` schema of ``properties``."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
-
-
-def _cell(description: str) -> dict[str, Any]:
-    """The schema of an argument naming a cell (its id, or its index in the last read)."""
-    return {"type": ["string", "integer"], "description": description}
-
-
-NOTEBOOK_EDIT = ToolSpec(
-    name="notebook_edit",
-    description=(
-        "Replace the whole source of one notebook cell (the user approves it, seeing the "
-        "diff; it does not run the cell). `cell` is the cell's id from notebook_read (or its "
-        "index in your last notebook_read). If the user changed that cell since you read it, "
-        "the edit is refused: read it again and edit what is there now."
-    ),
-    parameters=_object(
-        ["cell", "source"],
-        cell=_cell("The cell's id (or its index in your last notebook_read)."),
-        source={"type": "string", "description": "The cell's new source, complete."},
-    ),
-    read_only=False,
-)
-
-NOTEBOOK_INSERT = ToolSpec(
-    name="notebook_insert",
-    description=(
-        "Insert a new cell into the notebook (the user approves it; it does not run). "
-        "`after`: the id (or index in your last notebook_read) of the cell it goes below; "
-        "without it, at the end. `type`: code (default) or markdown."
-    ),
-    parameters=_object(
-        ["source"],
-        after=_cell("The cell it goes below (default: at the end)."),
-        source={"type": "string", "description": "The new cell's source."},
-        type={"type": "string", "enum": ["code", "markdown"]},
-    ),
-    read_only=False,
-)
-
-NOTEBOOK_DELETE = ToolSpec(
-    name="notebook_delete",
-    description=(
-        "Delete one notebook cell (the user approves it, seeing the source that goes). `cell` "
-        "is the cell's id from notebook_read (or its index in your last notebook_read). If the "
-        "user changed that cell since you read it, the delete is refused: read it again."
-    ),
-    parameters=_object(
-        ["cell"],
-        cell=_cell("The cell's id (or its index in your last notebook_read)."),
-    ),
-    read_only=False,
-)
-
-FRONT_SPECS = (NOTEBOOK_READ, NOTEBOOK_EDIT, NOTEBOOK_INSERT, NOTEBOOK_DELETE)
 
 NO_FRONT_END = (
     "No notebook front end is connected to this kernel (the collet extension of JupyterLab or "
@@ -124,7 +48,7 @@ NO_FRONT_END = (
 
 # Bounds of what one read shows the model.
 SOURCE_CHARS = 10_000
-OUTPUT_CHARS = 1_500
+OUTPUT_CHARS = 1_500  # of one output
 TOTAL_CHARS = 40_000
 TIMEOUT_S = 10.0
 
@@ -139,7 +63,7 @@ class NotebookRequest(TypedDict, total=False):
 
     type: Literal["notebook_request"]
     request_id: str
-    op: Literal["read", "edit", "insert", "delete"]
+    op: Literal["read", "edit", "insert", "delete", "run"]
     cell_id: str
     source: str
     expected: str
@@ -158,6 +82,8 @@ class FrontCell:
     source: str
     execution_count: int | None
     outputs: tuple[str, ...]
+    output_types: tuple[str, ...] = ()  # each output's nbformat type (``error`` when it raised)
+    images: tuple[Image, ...] = ()  # the pictures its outputs hold (a plot)
 
     @classmethod
     def from_wire(cls, data: Any) -> FrontCell:
@@ -186,7 +112,17 @@ class FrontCell:
             source=str(data["source"]),
             execution_count=count,
             outputs=tuple(str(o["text"]) for o in outputs),
+            output_types=tuple(str(o.get("output_type", "")) for o in outputs),
+            images=reply_images(data.get("images"), source=f"cell {data['index']}"),
         )
+
+    @property
+    def error(self) -> str | None:
+        """The first line of the error the cell's outputs hold (``NameError: …``), if any."""
+        for kind, text in zip(self.output_types, self.outputs, strict=False):
+            if kind == "error":
+                return text.partition("\n")[0]
+        return None
 
     def text(self) -> str:
         """The cell as the model reads it."""
@@ -224,8 +160,16 @@ class FrontEnds:
         """Whether any front end is connected."""
         return bool(self._senders)
 
-    async def ask(self, request: NotebookRequest, *, tool: str) -> Mapping[str, Any]:
-        """Send ``request`` to the newest front end and wait for its reply.
+    async def ask(
+        self,
+        request: NotebookRequest,
+        *,
+        tool: str,
+        timeout: float | None = None,
+        late: Callable[[], str] | None = None,
+    ) -> Mapping[str, Any]:
+        """Send ``request`` to the newest front end and wait for its reply (``timeout``
+        seconds, by default the front ends' own; ``late`` says why when it does not come).
 
         Raises:
             ToolError: no front end, no reply in time, or a reply that is not ``ok`` (its
@@ -240,11 +184,14 @@ class FrontEnds:
                     break
             else:
                 raise ToolError(NO_FRONT_END, tool=tool)
+            seconds = self.timeout if timeout is None else timeout
             try:
-                reply = await asyncio.wait_for(future, self.timeout)
+                reply = await asyncio.wait_for(future, seconds)
             except TimeoutError:
+                if late is not None:
+                    raise ToolError(late(), tool=tool) from None
                 raise ToolError(
-                    f"the notebook front end did not answer in {self.timeout:g} s (the page "
+                    f"the notebook front end did not answer in {seconds:g} s (the page "
                     "may have been closed or reloaded); whether anything changed is unknown: "
                     "read the notebook again",
                     tool=tool,
@@ -267,8 +214,9 @@ class FrontEnds:
 class FrontNotebook:
     """The notebook tools over the front end, with what the agent last read of each cell."""
 
-    def __init__(self, fronts: FrontEnds) -> None:
+    def __init__(self, fronts: FrontEnds, watch: RunWatch | None = None) -> None:
         self.fronts = fronts
+        self.watch = watch or RunWatch()
         self.path = ""
         self.order: list[str] = []  # cell ids by index, as of the last read
         self.seen: dict[str, str] = {}  # cell id → its source when the agent last saw it
@@ -313,8 +261,9 @@ class FrontNotebook:
 
     # ── the tools ──
 
-    async def read(self, refs: list[CellRef] | None) -> str:
-        """The ``notebook_read`` text."""
+    async def read(self, refs: list[CellRef] | None) -> tuple[str, tuple[Image, ...]]:
+        """The ``notebook_read`` text, and the pictures of the cells it shows (a plot goes to
+        a model that takes images as an image)."""
         reply = await self.fronts.ask({"op": "read"}, tool=NOTEBOOK_READ.name)
         cells = reply.get("cells")
         if not isinstance(cells, list):
@@ -332,6 +281,7 @@ class FrontNotebook:
         head += shown
         parts = [head]
         used = len(head)
+        images: list[Image] = []
         for cell in wanted:
             text = cell.text()
             if used + len(text) > TOTAL_CHARS:
@@ -343,8 +293,9 @@ class FrontNotebook:
             self.seen[cell.id] = cell.source
             self.kinds[cell.id] = cell.cell_type
             parts.append(text)
+            images.extend(cell.images)
             used += len(text)
-        return "\n\n".join(parts)
+        return "\n\n".join(parts), tuple(images[:MAX_IMAGES])
 
     async def edit(self, ref: CellRef, source: str) -> str:
         """Replace one cell's source; the ``notebook_edit`` text."""
@@ -421,6 +372,67 @@ class FrontNotebook:
             "command mode)."
         )
 
+    def run_target(self, ref: CellRef) -> tuple[str, str]:
+        """The id of the cell a run names and its source as the agent read it.
+
+        Raises:
+            ToolError: no such cell read, not a code cell, or a cell that sends to the agent.
+        """
+        tool = NOTEBOOK_RUN.name
+        cell_id = self.resolve(ref, tool=tool)
+        source = self.seen.get(cell_id)
+        if source is None:
+            raise ToolError(
+                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
+                "running it",
+                tool=tool,
+            )
+        kind = self.kinds.get(cell_id, "code")
+        if kind != "code":
+            raise ToolError(
+                f"{self.where(cell_id)} is a {kind} cell: only code cells run", tool=tool
+            )
+        refuse_agent_cell(source, self.where(cell_id))
+        return cell_id, source
+
+    async def run(self, ref: CellRef, timeout: float) -> tuple[str, tuple[Image, ...]]:
+        """Run one cell through the front end and wait ``timeout`` seconds for it; the
+        ``notebook_run`` text and the pictures it showed."""
+        tool = NOTEBOOK_RUN.name
+        cell_id, source = self.run_target(ref)
+        where = self.where(cell_id)
+        self.watch.want(cell_id)  # from now on, a wait that holds the kernel ends
+        try:
+            reply = await self.fronts.ask(
+                {"op": "run", "cell_id": cell_id, "expected": source,
+                 "message_id": self.message_id},
+                tool=tool,
+                timeout=timeout,
+                late=lambda: self.watch.late(cell_id, where, timeout),
+            )  # fmt: skip
+        finally:
+            self.watch.done(cell_id)
+        cell = FrontCell.from_wire(reply.get("cell"))
+        where = f"cell {cell.index} (id {cell.id})"
+        images = reply_images(reply.get("images"), source=f"cell {cell.index}")
+        if reply.get("ran") is False:
+            head = (
+                f"{where} did not run: the front end could not run it (no kernel, or it was "
+                "interrupted or restarted)."
+            )
+        elif cell.error is not None:
+            head = (
+                f"Ran {where} as [{cell.execution_count}]: it raised {cell.error}. Its outputs "
+                "are in the notebook:"
+            )
+        else:
+            head = f"Ran {where} as [{cell.execution_count}]; its outputs are in the notebook:"
+        body = [
+            f"── output ──\n{shown_output(kind, text)}"
+            for kind, text in zip(cell.output_types, cell.outputs, strict=False)
+        ]
+        return "\n".join([head, *body] if body else [head, "(no output)"]), images
+
     # ── previews ──
 
     def preview(self, call: ToolCall) -> Preview | None:
@@ -487,15 +499,24 @@ def _language(cell_type: str) -> str:
 
 
 class NotebookPreviewer:
-    """A session's previewer, with the notebook tools' previews in front (``Previewer``)."""
+    """A session's previewer, with the notebook tools' previews in front (``Previewer``):
+    ``extra`` (the run's preview) first, then the front end's edits, then ``inner``."""
 
-    def __init__(self, inner: Previewer, notebook: FrontNotebook) -> None:
+    def __init__(
+        self,
+        inner: Previewer,
+        notebook: FrontNotebook,
+        extra: Callable[[ToolCall], Preview | None] | None = None,
+    ) -> None:
         self.inner = inner
         self.notebook = notebook
+        self.extra = extra
 
     def preview(self, call: ToolCall, spec: ToolSpec | None) -> Preview:
         """The notebook tools' preview of ``call``, else the inner previewer's."""
-        own = self.notebook.preview(call)
+        own = self.extra(call) if self.extra is not None else None
+        if own is None:
+            own = self.notebook.preview(call)
         return own if own is not None else self.inner.preview(call, spec)
 
 

@@ -1,15 +1,13 @@
 """``NotebookTools``: the tools that see the notebook (``kernel_vars``, ``notebook_cells``) and the
 one that proposes code to it (``propose_cell``), over the IPython shell this kernel runs; and
-the tools that read and change the notebook through its front end (``notebook_read``,
-``notebook_edit``, ``notebook_insert``, ``notebook_delete``: ``collet_nb.ui.notebook_front``),
-which fall back to the kernel's history and to proposals where no front end is connected (a
-delete is refused there).
+the tools that read, change and run the notebook through its front end (``notebook_read``,
+``notebook_edit``, ``notebook_insert``, ``notebook_delete``, ``notebook_run``:
+``collet_nb.ui.notebook_front``), which fall back where no front end is connected: to the
+kernel's history, to proposals (``collet_nb.ui.proposals``), to running a proposal in the
+kernel with its output captured (``collet_nb.ui.notebook_run``); a delete is refused there.
 
-Reading runs no user code (see ``collet_nb.adapters.summaries``). A proposal never runs: it is
-put in front of the user, who runs it or not. A background task cannot insert a cell through
-the execute reply of a cell that already finished, so proposals wait here and each is inserted
-(``set_next_input``) below the next cell the user runs, one per run; a connected sidebar that
-takes a proposal inserts it at once instead.
+Reading runs no user code (see ``collet_nb.adapters.summaries``). A proposal never runs unless
+the agent runs it with ``notebook_run``, which asks the user first (as ``bash`` does).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from collet_nb.adapters.summaries import (
     SummaryLimits,
@@ -34,20 +32,21 @@ from collet_nb.core.cellcheck import CellCheck, check_cell
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
 from collet_nb.core.images import Image
 from collet_nb.core.ports import ToolSource
+from collet_nb.core.preview import Preview, parsed
 from collet_nb.errors import ToolError
 from collet_nb.ui.cell_images import CellImages
-from collet_nb.ui.notebook_front import (
+from collet_nb.ui.notebook_fallback import Fallback
+from collet_nb.ui.notebook_front import FrontEnds, FrontNotebook, NotebookPreviewer, cell_ref
+from collet_nb.ui.notebook_run import RunWatch, wait_seconds
+from collet_nb.ui.notebook_specs import (
     FRONT_SPECS,
-    NO_FRONT_END,
     NOTEBOOK_DELETE,
     NOTEBOOK_EDIT,
     NOTEBOOK_INSERT,
     NOTEBOOK_READ,
-    FrontEnds,
-    FrontNotebook,
-    NotebookPreviewer,
-    cell_ref,
+    NOTEBOOK_RUN,
 )
+from collet_nb.ui.proposals import Proposal, Proposals, SidebarSender
 
 if TYPE_CHECKING:
     from collet_nb.core.kinds import ChannelId
@@ -120,9 +119,9 @@ PROMPT_SECTION = (
     "You work beside the user's live notebook kernel. `kernel_vars` summarizes their variables "
     "and `notebook_cells` shows the cells they ran (with outputs and errors): look before you "
     "guess. `notebook_read` shows the notebook as the user sees it (every cell, with its id); "
-    "`notebook_edit`, `notebook_insert` and `notebook_delete` change it, with the user's "
-    "approval. To run code in the kernel, propose it with `propose_cell`; the user decides "
-    "whether to run it."
+    "`notebook_edit`, `notebook_insert` and `notebook_delete` change it, and `notebook_run` "
+    "runs a cell and returns its outputs, each with the user's approval. Or propose code with "
+    "`propose_cell`, for the user to run."
 )
 
 # IPython's own names in the user namespace: the output cache (_, __, _5), the input cache
@@ -154,51 +153,13 @@ class CellLimits:
     total_chars: int = 8000
 
 
-@dataclass(frozen=True, kw_only=True)
-class Proposal:
-    """A cell proposed to the user.
-
-    Attributes:
-        id: ``p1``, ``p2`` … in the order proposed.
-        code: the code as the model wrote it.
-        check: what it would do to the existing variables.
-    """
-
-    id: str
-    code: str
-    check: CellCheck
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """The lines to show beside the code."""
-        return self.check.warnings()
-
-    def cell_text(self) -> str:
-        """The cell as inserted: a comment header (origin and warnings), then the code."""
-        header = [f"# proposed by collet ({self.id}): read it, then run it if it is right"]
-        header.extend(f"# {line}" for line in self.warnings)
-        return "\n".join(header) + "\n" + self.code
-
-
-class ProposeCellMessage(TypedDict):
-    """Kernel → sidebar: insert this proposal as a cell (``protocol_version`` added on send)."""
-
-    type: Literal["propose_cell"]
-    id: str
-    code: str
-    warnings: list[str]
-
-
-SidebarSender = Callable[[ProposeCellMessage], bool]
-"""Offers a proposal to a sidebar; returns True when a sidebar took it (and will insert it)."""
-
-
 class NotebookTools(ToolSource):
     """The notebook tools of one IPython shell, shared by every session of the kernel.
 
-    A ``ToolSource`` (only ``prompt_section`` of its hooks does anything). :meth:`install`
-    hooks the shell's ``post_run_cell`` event that delivers proposals, :meth:`attach` adds
-    these tools to a session's toolbox (give it to ``SessionHub.on_runner``).
+    A ``ToolSource`` (``begin_turn`` and ``prompt_section`` of its hooks do something).
+    :meth:`install` hooks the shell's ``post_run_cell`` event that delivers proposals and the
+    cell events that tell which cell the kernel runs; :meth:`attach` adds these tools to a
+    session's toolbox (give it to ``SessionHub.on_runner``).
 
     Args:
         shell: the ``InteractiveShell`` (``get_ipython()``).
@@ -221,31 +182,38 @@ class NotebookTools(ToolSource):
         self.shell = shell
         self.summaries = summaries or SummaryLimits()
         self.limits = cells or CellLimits()
-        self.max_pending = max_pending
-        self._pending: list[Proposal] = []
-        self._sidebars: list[SidebarSender] = []
-        self._count = 0
+        self.proposals = Proposals(shell, check=self.check, max_pending=max_pending)
         self._installed = False
         self.fronts = FrontEnds()
-        self.front = FrontNotebook(self.fronts)
+        self.watch = RunWatch()  # the cells a run waits for the kernel to run
+        self.front = FrontNotebook(self.fronts, self.watch)
+        self.fallback = Fallback(
+            shell, self.proposals, history=self.cells, proposed=self._propose_result
+        )
         self.images = images or CellImages(shell)
+        # How long a run may wait: the session's tool timeout (attach reads it).
+        self.tool_timeout: Callable[[], float] = lambda: 120.0
 
     # ── wiring ──
 
     def install(self) -> None:
         """Deliver waiting proposals after each cell the user runs (idempotent)."""
         if not self._installed:
-            self.shell.events.register("post_run_cell", self._on_post_run_cell)
+            self.shell.events.register("post_run_cell", self.proposals.deliver)
+            self.shell.events.register("pre_run_cell", self.watch.on_pre_run_cell)
+            self.shell.events.register("post_run_cell", self.watch.on_post_run_cell)
             self.images.install()
             self._installed = True
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and drop waiting proposals."""
         if self._installed:
-            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
+            self.shell.events.unregister("post_run_cell", self.proposals.deliver)
+            self.shell.events.unregister("pre_run_cell", self.watch.on_pre_run_cell)
+            self.shell.events.unregister("post_run_cell", self.watch.on_post_run_cell)
             self.images.uninstall()
             self._installed = False
-        self._pending.clear()
+        self.proposals.clear()
 
     def attach(self, _channel: ChannelId, runner: SessionRunner) -> None:
         """Add these tools to ``runner``'s toolbox, once (a ``SessionHub.on_runner`` listener)."""
@@ -253,17 +221,17 @@ class NotebookTools(ToolSource):
         if isinstance(tools, Toolbox) and tools.find(NotebookTools) is None:
             tools.add(self)
         if not isinstance(runner.previewer, NotebookPreviewer):
-            runner.previewer = NotebookPreviewer(runner.previewer, self.front)
+            runner.previewer = NotebookPreviewer(runner.previewer, self.front, self.own_preview)
+        self.tool_timeout = lambda: float(runner.settings.tool_timeout)
 
     def add_sidebar(self, sender: SidebarSender) -> Callable[[], None]:
         """Offer every new proposal to ``sender`` too; returns the function that stops it."""
-        self._sidebars.append(sender)
-        return lambda: self._sidebars.remove(sender) if sender in self._sidebars else None
+        return self.proposals.add_sidebar(sender)
 
     # ── ToolPort ──
 
     def specs(self) -> Sequence[ToolSpec]:
-        """``kernel_vars``, ``notebook_cells``, ``propose_cell`` and the front end's tools."""
+        """``kernel_vars``, ``notebook_cells``, ``propose_cell`` and the notebook's tools."""
         return _SPECS
 
     def begin_turn(self, message_id: str) -> None:
@@ -286,8 +254,13 @@ class NotebookTools(ToolSource):
                 text = self._propose_result(
                     self.propose(check_arguments(PROPOSE_CELL, arguments)["code"])
                 )
+            elif call.name == NOTEBOOK_RUN.name:
+                text, images = await self._run(arguments)
+                return ToolResult(call_id=call.id, name=call.name, content=text, images=images)
+            elif call.name == NOTEBOOK_READ.name:
+                text, images = await self._read(arguments)
+                return ToolResult(call_id=call.id, name=call.name, content=text, images=images)
             elif call.name in (
-                NOTEBOOK_READ.name,
                 NOTEBOOK_EDIT.name,
                 NOTEBOOK_INSERT.name,
                 NOTEBOOK_DELETE.name,
@@ -311,56 +284,85 @@ class NotebookTools(ToolSource):
             )
         return ToolResult(call_id=call.id, name=call.name, content=text)
 
-    # ── the notebook through its front end ──
+    # ── the notebook: through its front end, else the fallback ──
+
+    async def _read(self, arguments: Mapping[str, Any]) -> tuple[str, tuple[Image, ...]]:
+        """``notebook_read``: through the front end (with the pictures of the cells shown), else
+        the kernel's history."""
+        args = check_arguments(NOTEBOOK_READ, arguments)
+        refs = [cell_ref(r, "cells", tool=NOTEBOOK_READ.name) for r in args.get("cells") or ()]
+        if self.fronts.connected:
+            return await self.front.read(refs or None)
+        return self.fallback.read(), ()
 
     async def _notebook(self, name: str, arguments: Mapping[str, Any]) -> str:
         """``notebook_read``, ``notebook_edit``, ``notebook_insert`` or ``notebook_delete``:
         through the front end when one is connected, else the fallback (the kernel's history, a
         proposal, a refusal)."""
-        if name == NOTEBOOK_READ.name:
-            args = check_arguments(NOTEBOOK_READ, arguments)
-            refs = [cell_ref(r, "cells", tool=name) for r in args.get("cells") or ()]
-            if self.fronts.connected:
-                return await self.front.read(refs or None)
-            return (
-                f"{NO_FRONT_END} Here instead are the cells this kernel ran (its history: cells "
-                "never run and unsaved edits are missing; no cell ids, so no notebook_edit):"
-                f"\n\n{self.cells()}"
-            )
+        front = self.front if self.fronts.connected else None
         if name == NOTEBOOK_EDIT.name:
             args = check_arguments(NOTEBOOK_EDIT, arguments)
             ref = cell_ref(args["cell"], "cell", tool=name)
-            if not self.fronts.connected:
-                raise ToolError(
-                    f"{NO_FRONT_END} Nothing was edited: propose the corrected code as a new "
-                    "cell with propose_cell instead.",
-                    tool=name,
-                )
-            return await self.front.edit(ref, args["source"])
+            if front is None:
+                return self.fallback.edit(ref, args["source"])
+            return await front.edit(ref, args["source"])
         if name == NOTEBOOK_DELETE.name:
-            args = check_arguments(NOTEBOOK_DELETE, arguments)
-            ref = cell_ref(args["cell"], "cell", tool=name)
-            if not self.fronts.connected:
-                raise ToolError(
-                    f"{NO_FRONT_END} Nothing was deleted: ask the user to delete the cell "
-                    "themselves if it should go.",
-                    tool=name,
-                )
-            return await self.front.delete(ref)
+            ref = cell_ref(check_arguments(NOTEBOOK_DELETE, arguments)["cell"], "cell", tool=name)
+            return await front.delete(ref) if front else self.fallback.delete()
         args = check_arguments(NOTEBOOK_INSERT, arguments)
         after = args.get("after")
         after = None if after is None else cell_ref(after, "after", tool=name)
         cell_type = str(args.get("type") or "code")
+        if front is None:
+            return self.fallback.insert(args["source"], cell_type)
+        return await front.insert(after, args["source"], cell_type)
+
+    async def _run(self, arguments: Mapping[str, Any]) -> tuple[str, tuple[Image, ...]]:
+        """``notebook_run``: through the front end, else a proposal run in the kernel."""
+        args = check_arguments(NOTEBOOK_RUN, arguments)
+        ref = cell_ref(args["cell"], "cell", tool=NOTEBOOK_RUN.name)
         if self.fronts.connected:
-            return await self.front.insert(after, args["source"], cell_type)
-        if cell_type != "code":
-            raise ToolError(
-                f"{NO_FRONT_END} Nothing was inserted: only code can be proposed "
-                "(propose_cell), and it appears below the next cell the user runs.",
-                tool=name,
-            )
-        proposal = self.propose(args["source"])
-        return f"{NO_FRONT_END} The code was proposed instead. {self._propose_result(proposal)}"
+            timeout = wait_seconds(args.get("timeout"), self.tool_timeout())
+            return await self.front.run(ref, timeout)
+        return await self.fallback.run(ref)
+
+    def own_preview(self, call: ToolCall) -> Preview | None:
+        """The previews these tools make beyond the front end's: a run's, and without a front
+        end an edit of a proposal (the diff against its code); None for other calls."""
+        if not self.fronts.connected and call.name in (NOTEBOOK_EDIT.name, NOTEBOOK_INSERT.name):
+            arguments = parsed(call) or {}
+            source = str(arguments.get("source", ""))
+            if call.name == NOTEBOOK_INSERT.name:
+                return self.fallback.insert_preview(source, str(arguments.get("type") or "code"))
+            cell = arguments.get("cell")
+            return self.fallback.edit_preview(cell, source) if isinstance(cell, str) else None
+        return self.run_preview(call)
+
+    def run_preview(self, call: ToolCall) -> Preview | None:
+        """The approval's preview of a ``notebook_run``: the code that will run, the names it
+        would overwrite (as for ``propose_cell``), how long the run waits; None for other
+        calls."""
+        if call.name != NOTEBOOK_RUN.name:
+            return None
+        arguments = parsed(call) or {}
+        timeout = wait_seconds(arguments.get("timeout"), self.tool_timeout())
+        preview: Preview = {"kind": "notebook_run", "path": "", "code": "", "language": "python",
+                            "warnings": [], "timeout": timeout, "problem": ""}  # fmt: skip
+        try:
+            ref = cell_ref(arguments.get("cell"), "cell", tool=call.name)
+            if self.fronts.connected:
+                cell_id, code = self.front.run_target(ref)
+                preview["path"] = f"{self.front.path or 'notebook'} {self.front.where(cell_id)}"
+            else:
+                code = self.fallback.run_target(ref).code
+                preview["path"] = self.fallback.where(ref)
+                preview["timeout"] = 0  # it runs in the turn itself, not waited for
+        except ToolError as exc:
+            preview["problem"] = str(exc)
+            return preview
+        preview["code"] = code[:20_000]
+        preview["warnings"] = list(self.check(code).warnings())
+        return preview
 
     # ── variables ──
 
@@ -492,7 +494,12 @@ class NotebookTools(ToolSource):
     @property
     def pending(self) -> tuple[Proposal, ...]:
         """Proposals waiting for the next cell the user runs, oldest first."""
-        return tuple(self._pending)
+        return self.proposals.pending
+
+    @property
+    def max_pending(self) -> int:
+        """Proposals that may wait for delivery at once."""
+        return self.proposals.max_pending
 
     def check(self, code: str) -> CellCheck:
         """What ``code`` would do to the existing variables (magics transformed first)."""
@@ -508,51 +515,17 @@ class NotebookTools(ToolSource):
         return check_cell(python, self.existing_names())
 
     def propose(self, code: str) -> Proposal:
-        """Put ``code`` in front of the user as a new cell.
-
-        It goes to every sidebar; unless one took it, it waits to be inserted below the next
-        cell the user runs.
+        """Put ``code`` in front of the user as a new cell (``Proposals.propose``).
 
         Raises:
             ToolError: when the code does not parse, is empty, or too many proposals wait.
         """
-        if not code.strip():
-            raise ToolError("the code is empty; send the cell's code", tool=PROPOSE_CELL.name)
-        check = self.check(code)
-        if check.syntax_error is not None:
-            raise ToolError(
-                f"the code does not parse ({check.syntax_error}); nothing was proposed: fix "
-                "it and propose it again",
-                tool=PROPOSE_CELL.name,
-            )
-        if len(self._pending) >= self.max_pending:
-            raise ToolError(
-                f"{len(self._pending)} proposed cells already wait for the user to run a cell; "
-                "wait for them (say so in your answer) before proposing more",
-                tool=PROPOSE_CELL.name,
-            )
-        self._count += 1
-        proposal = Proposal(id=f"p{self._count}", code=code, check=check)
-        message: ProposeCellMessage = {
-            "type": "propose_cell",
-            "id": proposal.id,
-            "code": code,
-            "warnings": list(proposal.warnings),
-        }
-        taken = False
-        for sender in tuple(self._sidebars):
-            try:
-                taken = sender(message) or taken
-            except Exception:  # a broken sidebar must not lose the proposal
-                log.exception("collet: sidebar sender failed")
-        if not taken:
-            self._pending.append(proposal)
-        return proposal
+        return self.proposals.propose(code)
 
     def _propose_result(self, proposal: Proposal) -> str:
         where = (
             "below the next cell that finishes running"
-            if proposal in self._pending
+            if proposal in self.proposals.pending
             else "in the notebook by the collet sidebar"
         )
         lines = [
@@ -564,22 +537,6 @@ class NotebookTools(ToolSource):
         if proposal.check.new_names:
             lines.append(f"Would define: {', '.join(proposal.check.new_names)}")
         return "\n".join(lines)
-
-    def _on_post_run_cell(self, _result: Any) -> None:
-        """Insert the oldest waiting proposal below the cell that just ran."""
-        if not self._pending:
-            return
-        manager = getattr(self.shell, "payload_manager", None)
-        if manager is not None and any(
-            payload.get("source") == "set_next_input" for payload in manager.read_payload()
-        ):
-            return  # the cell set its own next input (%load …): ours waits for the next run
-        proposal = self._pending.pop(0)
-        try:
-            self.shell.set_next_input(proposal.cell_text(), replace=False)
-        except Exception:  # keep it for the next run rather than lose it
-            log.exception("collet: could not insert proposal %s", proposal.id)
-            self._pending.insert(0, proposal)
 
 
 def _names(value: Any) -> list[str] | None:

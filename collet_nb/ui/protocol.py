@@ -93,7 +93,8 @@ class ActionRequest(TypedDict, total=False):
 
 class NotebookReply(TypedDict, total=False):
     """Front end → kernel: the outcome of a ``notebook_request`` (``collet_nb.ui.notebook_front``):
-    ``ok`` with the ``cells`` read or the ``cell`` changed, or ``ok`` False with ``error``."""
+    ``ok`` with the ``cells`` read or the ``cell`` changed, or ``ok`` False with ``error``; a run
+    adds whether it ``ran`` and the ``images`` of its outputs (``[{mime, data}]``)."""
 
     protocol_version: int
     type: Literal["notebook_reply"]
@@ -103,6 +104,8 @@ class NotebookReply(TypedDict, total=False):
     path: str
     cells: list[dict[str, Any]]
     cell: dict[str, Any]
+    ran: bool
+    images: list[dict[str, str]]
 
 
 class SyncRequest(TypedDict):

@@ -13,6 +13,8 @@ from collet_nb.core.events import (
     ApprovalRequested,
     ApprovalResolved,
     ContextCompacted,
+    ElicitationRequested,
+    ElicitationResolved,
     ErrorRaised,
     Event,
     MessageStateChanged,
@@ -26,6 +28,7 @@ from collet_nb.core.events import (
     ToolResultReady,
     TurnFinished,
 )
+from collet_nb.core.images import image_line
 
 RESULT_PREVIEW = 200
 
@@ -54,11 +57,22 @@ def format_event(event: Event) -> str | None:  # noqa: PLR0911, PLR0912 - one pe
         return f"→ {event.name} {_args(event.arguments)}"
     if isinstance(event, ToolResultReady):
         mark = "✗" if event.is_error else "✓"
-        return f"{mark} {event.name} ({event.duration_s:.2f} s): {_short(event.content)}"
+        said = [_short(event.content)] if event.content or not event.images else []
+        shown = "; ".join(said + [image_line(i) for i in event.images])
+        return f"{mark} {event.name} ({event.duration_s:.2f} s): {shown}"
     if isinstance(event, ApprovalRequested):
         return f"? {event.name} {_args(event.arguments)} waits for /allow or /deny"
     if isinstance(event, ApprovalResolved):
         return f"  {event.decision}" + (f": {event.reason}" if event.reason else "")
+    if isinstance(event, ElicitationRequested):
+        where = f" {event.url}" if event.url else ""
+        return (
+            f"? MCP server {event.server!r} asks ({event.elicitation_id}): {event.message}{where}"
+            " — /answer {…} or /decline"
+        )
+    if isinstance(event, ElicitationResolved):
+        sent = f": {event.content}" if event.content else ""
+        return f"  {event.elicitation_id} {event.action}{sent}"
     if isinstance(event, PlanReady):
         return f"Plan ready (/approve or /reject):\n{event.plan}"
     if isinstance(event, PlanResolved):

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from collet_nb.core.images import image_line
+
 RESULT_CHARS = 600  # a result longer than this is folded
 FOLD_LINES = 12  # a code block longer than this is folded
 VERDICTS = {"allow_once": "allowed once", "allow_session": "allowed for the session",
@@ -35,6 +37,7 @@ class _Message:
     retried_by: str = ""
     follow_up: str = ""  # the message carrying out its approved plan
     parts: list[str] = field(default_factory=list)  # Markdown blocks, in order
+    cells: list[str] = field(default_factory=list)  # what it did to notebook cells, in order
     answer: str = ""  # the answer text not yet put in ``parts``
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -150,8 +153,61 @@ def _mcp_block(name: str, preview: dict[str, Any]) -> str:
     return f"{head}\n\n{_fence(args, 'json')}"
 
 
+def _sampling_block(name: str, preview: dict[str, Any]) -> str:
+    head = (
+        f"**{name}** — MCP server `{preview.get('server', '')}` asks the model "
+        f"{preview.get('model', '')} (up to {preview.get('max_tokens', 0)} tokens)"
+    )
+    said = [f"system: {preview['system_prompt']}"] if preview.get("system_prompt") else []
+    said += [f"{m.get('role', '')}: {m.get('text', '')}" for m in preview.get("messages") or ()]
+    return _code("\n".join(said), "", head)
+
+
+def _run_block(name: str, preview: dict[str, Any]) -> str:
+    head = f"**{name}** `{preview.get('path', '')}`"
+    if preview.get("problem"):
+        return f"{head} — will fail: {preview['problem']}"
+    warnings = "; ".join(str(w) for w in preview.get("warnings") or ())
+    head += f" — {warnings}" if warnings else ""
+    return _code(str(preview.get("code", "")), str(preview.get("language", "")), head)
+
+
 _BLOCKS = {"file_write": _write_block, "file_edit": _edit_block, "bash": _bash_block,
-           "mcp": _mcp_block}  # fmt: skip
+           "mcp": _mcp_block, "sampling": _sampling_block,
+           "notebook_run": _run_block}  # fmt: skip
+
+# The first words of what the notebook tools tell the model when they changed or ran a cell
+# (collet_nb/ui/notebook_front.py, notebook_fallback.py): the transcript lists those changes.
+_NOTEBOOK_TOOLS = ("notebook_insert", "notebook_edit", "notebook_delete", "notebook_run")
+_CHANGE = re.compile(r"(Inserted|Edited|Deleted|Ran) ([^\n]*?\(id [^)\n]+\)(?: as \[\d+\])?)")
+_PROPOSED = re.compile(
+    r"(proposed instead, as|Changed the code of proposal|proposed as a new cell instead:) (p\d+)"
+)
+_RAN_PROPOSAL = re.compile(r"So proposal (p\d+) \(id p\d+\) (ran|raised \w+)")
+_RAISED = re.compile(r"it raised (\w+)")
+
+
+def notebook_change(name: str, content: str) -> str | None:
+    """What a notebook tool's result says it did to a cell, in a few words (None: nothing)."""
+    if name not in _NOTEBOOK_TOOLS:
+        return None
+    head = content.partition("\n")[0]
+    if found := _RAN_PROPOSAL.search(head):
+        outcome = "" if found.group(2) == "ran" else f" ({found.group(2)})"
+        return f"ran proposal {found.group(1)} in the kernel, outside the notebook{outcome}"
+    if found := _PROPOSED.search(head):
+        verb = "changed proposal" if found.group(1).startswith("Changed") else "proposed"
+        return f"{verb} {found.group(2)}"
+    found = _CHANGE.match(head)
+    if found is None:
+        return None
+    raised = _RAISED.search(head)
+    return f"{found.group(1).lower()} {found.group(2)}" + (
+        f" (raised {raised.group(1)})" if raised else ""
+    )
+
+
+ANSWERS = {"accept": "answered", "decline": "declined", "cancel": "cancelled"}
 
 
 def _call_block(name: str, arguments: str, preview: dict[str, Any]) -> str:
@@ -180,6 +236,7 @@ class Transcript:
     def __init__(self) -> None:
         self.messages: dict[str, _Message] = {}
         self.order: list[str] = []
+        self._asked: dict[str, dict[str, Any]] = {}  # elicitations, by id
 
     def _message(self, message_id: str) -> _Message:
         if message_id not in self.messages:
@@ -229,6 +286,13 @@ class Transcript:
             m.parts.append(
                 _result_block(str(event.get("content", "")), bool(event.get("is_error")))
             )
+            change = None if event.get("is_error") else notebook_change(
+                str(event.get("name", "")), str(event.get("content", ""))
+            )  # fmt: skip
+            if change is not None:
+                m.cells.append(change)
+            # The card shows the pictures; the saved Markdown says what they were.
+            m.parts.extend(f"*{image_line(i)}*" for i in event.get("images") or ())
         elif kind == "plan_ready":
             self._flush_answer(m)  # the plan is the architect's answer
         elif kind == "plan_resolved":
@@ -242,6 +306,27 @@ class Transcript:
             m.parts.append(f"> **plan {verdict}**{who}{when}{note}{follow}")
         elif kind == "notice":
             m.parts.append(f"*{event.get('text', '')}*")
+        elif kind == "elicitation_requested":
+            self._asked[str(event.get("elicitation_id"))] = event
+        elif kind == "elicitation_resolved":
+            m.parts.append(self._answer_line(event))
+
+    def _answer_line(self, event: dict[str, Any]) -> str:
+        """``> MCP server x asked (e1): … — answered by button at 14:02: {…}``."""
+        asked = self._asked.get(str(event.get("elicitation_id")), {})
+        question = str(asked.get("message") or "")
+        if asked.get("url"):
+            question += f" ({asked['url']})"
+        verdict = ANSWERS.get(str(event.get("action")), str(event.get("action")))
+        by = str(event.get("by") or "")
+        who = {"cancel": " when its turn ended or was cancelled",
+               "server": " by the server"}.get(by, f" by {by}" if by else "")  # fmt: skip
+        when = f" at {_when(event.get('at'))}" if _when(event.get("at")) else ""
+        sent = f": `{event['content']}`" if event.get("content") else ""
+        return (
+            f"> **MCP server {event.get('server', '')} asked** ({event.get('elicitation_id')}): "
+            f"{safe_markdown(question)} — {verdict}{who}{when}{sent}"
+        )
 
     def markdown(self) -> str:
         """The whole transcript so far."""
@@ -252,6 +337,17 @@ class Transcript:
             blocks.extend(m.parts)
             if m.answer.strip():
                 blocks.append(safe_markdown(m.answer.strip()))
+            if m.cells:
+                marked = any(c.startswith(("inserted", "edited")) for c in m.cells)
+                blocks.append(
+                    f"> **{mid} in the notebook**: {'; '.join(m.cells)}."
+                    + (
+                        f" The cells it inserted or edited carry its mark (cell metadata "
+                        f"`collet_nb`: {mid})."
+                        if marked
+                        else ""
+                    )
+                )
             blocks.append(self._ending(m))
         return "\n\n".join(blocks) + "\n"
 

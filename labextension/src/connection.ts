@@ -66,8 +66,9 @@ export class Connection implements IDisposable {
   readonly conversation = new Conversation();
   /** The latest status snapshot (null before the first one). */
   status: SessionStatus | null = null;
-  /** Performs the agent's notebook requests on this notebook (null: refused). */
-  notebook: ((request: NotebookRequest) => NotebookReply) | null = null;
+  /** Performs the agent's notebook requests on this notebook (null: refused); a run answers
+   * once its cell has run. */
+  notebook: ((request: NotebookRequest) => NotebookReply | Promise<NotebookReply>) | null = null;
   private _state: LinkState = 'no-kernel';
   private _asked = -1;
   private _askedAt = 0;
@@ -252,7 +253,7 @@ export class Connection implements IDisposable {
       return;
     }
     if ((data as { type?: unknown } | null)?.type === 'notebook_request') {
-      this._onNotebookRequest(comm, data);
+      void this._onNotebookRequest(comm, data);
       return;
     }
     const msg = readKernelMessage(data);
@@ -298,8 +299,9 @@ export class Connection implements IDisposable {
     this._changed.emit();
   }
 
-  /** The agent's notebook tool asks for the notebook (notebook.ts): answer at once. */
-  private _onNotebookRequest(comm: Kernel.IComm, data: unknown): void {
+  /** The agent's notebook tool asks for the notebook (notebook.ts): answer at once, or once a
+   * cell it runs has run (unless the comm is gone by then). */
+  private async _onNotebookRequest(comm: Kernel.IComm, data: unknown): Promise<void> {
     const request = readNotebookRequest(data);
     const id = (data as { request_id?: unknown }).request_id;
     const refused = (error: string): NotebookReply => ({
@@ -317,12 +319,14 @@ export class Connection implements IDisposable {
       reply = refused('this front end does not serve notebook requests');
     } else {
       try {
-        reply = this.notebook(request);
+        reply = await this.notebook(request);
       } catch (error) {
         reply = refused(`the front end failed: ${String(error)}`);
       }
     }
-    comm.send(reply as unknown as JSONObject);
+    if (!comm.isDisposed) {
+      comm.send(reply as unknown as JSONObject);
+    }
   }
 
   /** Events are missing before a batch: ask for the log again from `seen`. */

@@ -10,9 +10,12 @@
 
 import type {
   Decision,
+  ElicitationAction,
   Event,
+  FormField,
   MessageStatus,
   Preview,
+  ResultImage,
   RetryWaitEvent,
   SessionEvent,
   StatusEvent,
@@ -48,6 +51,7 @@ export interface ToolResult {
   content: string;
   is_error: boolean;
   duration_s: number;
+  images: ResultImage[];
 }
 
 /** A tool call, with its approval and result as they come. */
@@ -84,7 +88,32 @@ export interface PlanCard {
   rev: number;
 }
 
-export type Item = TextItem | NoteItem | ToolCard | PlanCard;
+/** How the person answered what a server asked. */
+export interface ElicitationAnswer {
+  action: ElicitationAction;
+  /** The JSON text sent with `accept` ("" otherwise). */
+  content: string;
+  by: string;
+  at: number;
+}
+
+/** What an MCP server asks the person: a form (or a link), then the answer. */
+export interface ElicitationCard {
+  kind: 'elicitation';
+  id: string;
+  server: string;
+  message: string;
+  /** `form` or `url`. */
+  mode: string;
+  url: string;
+  fields: FormField[];
+  /** It waits for Accept / Decline / Cancel. */
+  pending: boolean;
+  answer: ElicitationAnswer | null;
+  rev: number;
+}
+
+export type Item = TextItem | NoteItem | ToolCard | PlanCard | ElicitationCard;
 
 /** The counters of the last `status` event. */
 export type Counters = Omit<StatusEvent, 'type' | 'message_id'>;
@@ -122,7 +151,17 @@ export type RetryWait = Omit<RetryWaitEvent, 'type' | 'message_id' | 'wait_s'>;
 /** Something that waits for a person: a tool call's decision or a plan's. */
 export type Attention =
   | { kind: 'approval'; messageId: string; callId: string; name: string; card: ToolCard }
-  | { kind: 'plan'; messageId: string; card: PlanCard };
+  | { kind: 'plan'; messageId: string; card: PlanCard }
+  | { kind: 'elicitation'; messageId: string; card: ElicitationCard };
+
+/** Statuses after which nothing of the message waits any more. */
+const ENDED: ReadonlySet<string> = new Set(['answered', 'failed', 'cancelled']);
+
+/** Whether a question still waits: asked, not answered, and its message not ended (a
+ * cancelled turn's answer may never come as an event). */
+export function asking(message: Message, card: ElicitationCard): boolean {
+  return card.pending && !ENDED.has(message.status);
+}
 
 /** What a batch did: `gap` when events before it are missing (the host asks again from `seen`). */
 export interface BatchOutcome {
@@ -225,6 +264,8 @@ export class Conversation {
           });
         } else if (item.kind === 'plan' && item.pending) {
           found.push({ kind: 'plan', messageId: message.id, card: item });
+        } else if (item.kind === 'elicitation' && asking(message, item)) {
+          found.push({ kind: 'elicitation', messageId: message.id, card: item });
         }
       }
     }
@@ -407,8 +448,48 @@ function applyToMessage(message: Message, event: Event): void {
       card.result = {
         content: event.content,
         is_error: event.is_error,
-        duration_s: event.duration_s
+        duration_s: event.duration_s,
+        images: event.images
       };
+      card.rev++;
+      break;
+    }
+    case 'elicitation_requested':
+      message.items.push({
+        kind: 'elicitation',
+        id: event.elicitation_id,
+        server: event.server,
+        message: event.message,
+        mode: event.mode,
+        url: event.url,
+        fields: event.fields,
+        pending: true,
+        answer: null,
+        rev: 0
+      });
+      break;
+    case 'elicitation_resolved': {
+      let card = message.items.find(
+        (item): item is ElicitationCard =>
+          item.kind === 'elicitation' && item.id === event.elicitation_id
+      );
+      if (card === undefined) {
+        card = {
+          kind: 'elicitation',
+          id: event.elicitation_id,
+          server: event.server,
+          message: '',
+          mode: 'form',
+          url: '',
+          fields: [],
+          pending: false,
+          answer: null,
+          rev: 0
+        };
+        message.items.push(card);
+      }
+      card.pending = false;
+      card.answer = { action: event.action, content: event.content, by: event.by, at: event.at };
       card.rev++;
       break;
     }

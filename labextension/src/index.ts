@@ -10,6 +10,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import type { Notebook } from '@jupyterlab/notebook';
 
+import { followMarks } from './cellmarks';
 import { colletIcon } from './icon';
 import { followDisplays } from './restore';
 import { ColletSidebar } from './sidebar';
@@ -77,4 +78,18 @@ const displays: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, displays];
+/** Badges the cells the agent inserted or edited (cellmarks.ts). */
+const marks: JupyterFrontEndPlugin<void> = {
+  id: 'collet-nb:cell-marks',
+  description: 'Marks the notebook cells the collet agent inserted or edited.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker): void => {
+    tracker.forEach(followMarks);
+    tracker.widgetAdded.connect((_tracker, panel) => {
+      followMarks(panel);
+    });
+  }
+};
+
+export default [plugin, displays, marks];

@@ -1,8 +1,10 @@
 /**
  * The agent's notebook tools, front-end side (issue 20): the kernel's `notebook_request`s
- * (read the notebook, replace one cell's source, insert a cell, delete a cell) performed on the
- * panel's notebook model, so a change shows at once, undo takes it back and real-time
- * collaboration sees it; each gets a `notebook_reply` (docs/protocol.md, "The notebook through the front end").
+ * (read the notebook, replace one cell's source, insert a cell, delete a cell, run a cell)
+ * performed on the panel's notebook model, so a change shows at once, undo takes it back and
+ * real-time collaboration sees it; each gets a `notebook_reply` (docs/protocol.md, "The
+ * notebook through the front end"). A run is handed to a `CellRunner` (panelrun.ts: the
+ * notebook's own run action) and answered once the cell has run.
  *
  * Pure over a small structural view of `ISharedNotebook` (unit-tested with fakes); the
  * Connection carries the messages (`serveNotebook` wires a panel to it).
@@ -16,7 +18,23 @@ export const AGENT_MARK = 'collet_nb';
 /** At most this much text of one output crosses the comm (the kernel cuts further). */
 const OUTPUT_CHARS = 20_000;
 
-export type NotebookOp = 'read' | 'edit' | 'insert' | 'delete';
+/** The pictures a run's reply carries at most (what one tool result may give a model). */
+const MAX_IMAGES = 8;
+
+/** The raster types a model may take as images, best first. */
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;
+
+export type NotebookOp = 'read' | 'edit' | 'insert' | 'delete' | 'run';
+
+/** Runs the cell with this id the way the person does; resolves once it has run (true) or
+ * could not run (false: no kernel, an interrupt, a restart). */
+export type CellRunner = (id: string) => Promise<boolean>;
+
+/** A picture in a run's outputs (base64 `data`), for a model that takes images. */
+export interface WireImage {
+  mime: string;
+  data: string;
+}
 
 /** Kernel → front end (collet_nb/ui/notebook_front.py `NotebookRequest`). */
 export interface NotebookRequest {
@@ -39,6 +57,8 @@ export interface WireCell {
   source: string;
   execution_count: number | null;
   outputs: { output_type: string; text: string }[];
+  /** The pictures its outputs hold (absent when none), for a model that takes images. */
+  images?: WireImage[];
 }
 
 /** Front end → kernel. */
@@ -51,6 +71,9 @@ export interface NotebookReply {
   path: string;
   cells?: WireCell[];
   cell?: WireCell;
+  /** A run: whether the cell ran, and the pictures its outputs hold. */
+  ran?: boolean;
+  images?: WireImage[];
 }
 
 /** What of an nbformat output this module reads. */
@@ -101,7 +124,7 @@ export function readNotebookRequest(data: unknown): NotebookRequest | string {
   if (typeof data.request_id !== 'string') {
     return 'a notebook request without a request_id';
   }
-  const ops: readonly unknown[] = ['read', 'edit', 'insert', 'delete'];
+  const ops: readonly unknown[] = ['read', 'edit', 'insert', 'delete', 'run'];
   if (!ops.includes(data.op)) {
     return `unknown notebook operation ${JSON.stringify(data.op)}`;
   }
@@ -170,13 +193,16 @@ export function outputText(output: OutputLike): { output_type: string; text: str
 /** A cell as the kernel reads it. */
 export function wireCell(cell: CellLike, index: number): WireCell {
   const source = cell.getSource();
+  const outputs = cell.getOutputs?.() ?? [];
+  const images = outputImages(outputs);
   return {
     index,
     id: cell.id,
     cell_type: cell.cell_type,
     source: typeof source === 'string' ? source : JSON.stringify(source),
     execution_count: typeof cell.execution_count === 'number' ? cell.execution_count : null,
-    outputs: (cell.getOutputs?.() ?? []).map(outputText)
+    outputs: outputs.map(outputText),
+    ...(images.length > 0 ? { images } : {})
   };
 }
 
@@ -191,13 +217,26 @@ function asOneStep(cell: CellLike, change: () => void): void {
   cell.undoManager?.stopCapturing();
 }
 
-/** Perform `request` on `notebook` (null: the panel has no model) and say how it went. */
-export function answerNotebook(
-  notebook: NotebookLike | null,
+/** The pictures of a cell's outputs (their best raster form), at most `MAX_IMAGES`. */
+export function outputImages(outputs: readonly OutputLike[]): WireImage[] {
+  const found: WireImage[] = [];
+  for (const output of outputs) {
+    const data = isRecord(output.data) ? output.data : {};
+    const mime = IMAGE_TYPES.find(type => type in data);
+    const payload = mime === undefined ? '' : joined(data[mime]).replace(/\s+/g, '');
+    if (mime !== undefined && payload && found.length < MAX_IMAGES) {
+      found.push({ mime, data: payload });
+    }
+  }
+  return found;
+}
+
+function reply(
   request: NotebookRequest,
-  path: string
+  path: string,
+  fields: Partial<NotebookReply>
 ): NotebookReply {
-  const reply = (fields: Partial<NotebookReply>): NotebookReply => ({
+  return {
     protocol_version: PROTOCOL_VERSION,
     type: 'notebook_reply',
     request_id: request.request_id,
@@ -205,15 +244,75 @@ export function answerNotebook(
     error: '',
     path,
     ...fields
+  };
+}
+
+/**
+ * Perform `request` on `notebook` (null: the panel has no model), running a cell with `run`
+ * (null: this front end runs nothing), and say how it went. A run is refused unless the cell
+ * is still the code cell the agent read; its reply comes once the cell has run.
+ */
+export async function answerNotebookRequest(
+  notebook: NotebookLike | null,
+  request: NotebookRequest,
+  path: string,
+  run: CellRunner | null
+): Promise<NotebookReply> {
+  if (request.op !== 'run' || notebook === null) {
+    return answerNotebook(notebook, request, path);
+  }
+  const refuse = (error: string): NotebookReply => reply(request, path, { ok: false, error });
+  const id = request.cell_id ?? '';
+  const index = where(notebook, id);
+  const cell = notebook.cells[index];
+  if (cell === undefined) {
+    return refuse(
+      `cell ${id} is no longer in the notebook (the user deleted it?); nothing was run: read ` +
+        'the notebook again'
+    );
+  }
+  const now = wireCell(cell, index).source;
+  if (request.expected !== undefined && now !== request.expected) {
+    return refuse(
+      `the user changed cell ${index} (id ${id}) since you read it; nothing was run. Its ` +
+        `source now:\n${now}\n(read the notebook again, then run what is there now)`
+    );
+  }
+  if (cell.cell_type !== 'code') {
+    return refuse(`cell ${index} (id ${id}) is a ${cell.cell_type} cell: only code cells run`);
+  }
+  if (run === null) {
+    return refuse('this front end cannot run cells');
+  }
+  const ran = await run(id);
+  const after = where(notebook, id);
+  const done = notebook.cells[after];
+  if (done === undefined) {
+    return refuse(`cell ${id} was deleted while it ran; its outputs went with it`);
+  }
+  return reply(request, path, {
+    cell: wireCell(done, after),
+    ran,
+    images: outputImages(done.getOutputs?.() ?? [])
   });
-  const refuse = (error: string): NotebookReply => reply({ ok: false, error });
+}
+
+/** Perform `request` on `notebook` (null: the panel has no model) and say how it went (a run
+ * is refused here: see `answerNotebookRequest`). */
+export function answerNotebook(
+  notebook: NotebookLike | null,
+  request: NotebookRequest,
+  path: string
+): NotebookReply {
+  const answer = (fields: Partial<NotebookReply>): NotebookReply => reply(request, path, fields);
+  const refuse = (error: string): NotebookReply => answer({ ok: false, error });
   if (notebook === null) {
     return refuse('the notebook is not open in the front end (no notebook model)');
   }
   const mark = { message_id: request.message_id ?? '' };
   switch (request.op) {
     case 'read':
-      return reply({ cells: notebook.cells.map(wireCell) });
+      return answer({ cells: notebook.cells.map(wireCell) });
     case 'edit': {
       const id = request.cell_id ?? '';
       const index = where(notebook, id);
@@ -235,7 +334,7 @@ export function answerNotebook(
         cell.setSource(request.source ?? '');
         cell.setMetadata(AGENT_MARK, mark);
       });
-      return reply({ cell: wireCell(cell, index) });
+      return answer({ cell: wireCell(cell, index) });
     }
     case 'insert': {
       let index = notebook.cells.length;
@@ -254,7 +353,7 @@ export function answerNotebook(
         source: request.source ?? '',
         metadata: { [AGENT_MARK]: mark }
       });
-      return reply({ cell: wireCell(cell, index) });
+      return answer({ cell: wireCell(cell, index) });
     }
     case 'delete': {
       const id = request.cell_id ?? '';
@@ -277,7 +376,9 @@ export function answerNotebook(
       notebook.undoManager?.stopCapturing();
       notebook.deleteCell(index);
       notebook.undoManager?.stopCapturing();
-      return reply({ cell: was });
+      return answer({ cell: was });
     }
+    case 'run':
+      return refuse('a run needs the front end’s runner (answerNotebookRequest)');
   }
 }

@@ -21,6 +21,7 @@ export type MessageStatus =
   | 'running'
   | 'awaiting_approval'
   | 'awaiting_plan'
+  | 'awaiting_input'
   | 'answered'
   | 'failed'
   | 'cancelled';
@@ -32,7 +33,23 @@ export type Decision = 'allow_once' | 'allow_session' | 'deny';
 
 /** What a button asks the kernel to do (`action` requests). */
 export type ActionName =
-  'allow_once' | 'allow_session' | 'deny' | 'approve' | 'reject' | 'cancel' | 'retry' | 'remove';
+  | 'allow_once'
+  | 'allow_session'
+  | 'deny'
+  | 'approve'
+  | 'reject'
+  | 'cancel'
+  | 'retry'
+  | 'remove'
+  | 'answer'
+  | 'decline'
+  | 'dismiss';
+
+/** How a person answered what an MCP server asked (`elicitation_resolved`). */
+export type ElicitationAction = 'accept' | 'decline' | 'cancel';
+
+/** The kind of a form's field (`elicitation_requested.fields`). */
+export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'choice' | 'choices';
 
 export type AgentKind = 'code' | 'architect' | 'ask';
 
@@ -51,6 +68,7 @@ export const MESSAGE_STATUSES: readonly MessageStatus[] = [
   'running',
   'awaiting_approval',
   'awaiting_plan',
+  'awaiting_input',
   'answered',
   'failed',
   'cancelled'
@@ -64,6 +82,17 @@ export const SESSION_STATES: readonly SessionState[] = [
 ];
 
 export const DECISIONS: readonly Decision[] = ['allow_once', 'allow_session', 'deny'];
+
+export const ELICITATION_ACTIONS: readonly ElicitationAction[] = ['accept', 'decline', 'cancel'];
+
+export const FIELD_TYPES: readonly FieldType[] = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'choice',
+  'choices'
+];
 
 // ── previews: what a tool call will do, computed by the kernel ──
 
@@ -123,7 +152,64 @@ export interface ArgsPreview {
   arguments: JsonObject | string;
 }
 
-export type Preview = FileWritePreview | FileEditPreview | BashPreview | McpPreview | ArgsPreview;
+/** An MCP server asks the session's model (`sampling/createMessage`), as a person judges it. */
+export interface SamplingPreview {
+  kind: 'sampling';
+  server: string;
+  /** "" when the server gave none. */
+  system_prompt: string;
+  /** The conversation the model continues (each text cut to 4,000 characters). */
+  messages: { role: string; text: string }[];
+  /** The most tokens the model may write. */
+  max_tokens: number;
+  /** The model that answers (the session's). */
+  model: string;
+}
+
+/** A notebook cell the agent runs (`notebook_run`), as the person judges it. */
+export interface NotebookRunPreview {
+  kind: 'notebook_run';
+  /** Which cell: `a.ipynb cell 3 (id …)`, or a proposal run in the kernel (no front end). */
+  path: string;
+  /** The code that runs (as the agent read it), cut to 20,000 characters. */
+  code: string;
+  language: string;
+  /** What it would do to existing variables (`would overwrite: df`), as for propose_cell. */
+  warnings: string[];
+  /** Seconds the run is waited for (0: it runs within the turn, without a front end). */
+  timeout: number;
+  /** "" or why the run will be refused. */
+  problem: string;
+}
+
+export type Preview =
+  | FileWritePreview
+  | FileEditPreview
+  | BashPreview
+  | McpPreview
+  | ArgsPreview
+  | SamplingPreview
+  | NotebookRunPreview;
+
+/** One field of an MCP server's form (`FormField.to_dict()` of collet_nb/core/elicitation.py). */
+export interface FormField {
+  /** The key of the answer. */
+  name: string;
+  type: FieldType;
+  /** "" when the schema gives none. */
+  title: string;
+  description: string;
+  required: boolean;
+  /** What it takes when left out (null: nothing). */
+  default: JsonValue;
+  /** The choices of a `choice` or `choices` field. */
+  options: { value: string; label: string }[];
+  /** Of a string: email, uri, date, date-time or "". */
+  format: string;
+  /** The least value (numbers), length (strings) or count (choices); null when unlimited. */
+  minimum: number | null;
+  maximum: number | null;
+}
 
 // ── the runtime's events (`Event.to_dict()` of collet_nb/core/events.py) ──
 
@@ -219,6 +305,31 @@ export interface ApprovalResolvedEvent extends EventBase {
   arguments: string;
 }
 
+/** An MCP server asks the person: a form of `fields`, or (`mode` url) a link to open. */
+export interface ElicitationRequestedEvent extends EventBase {
+  type: 'elicitation_requested';
+  elicitation_id: string;
+  server: string;
+  message: string;
+  /** `form` or `url`. */
+  mode: string;
+  /** The link of a URL-mode request ("" for a form). */
+  url: string;
+  fields: FormField[];
+}
+
+export interface ElicitationResolvedEvent extends EventBase {
+  type: 'elicitation_resolved';
+  elicitation_id: string;
+  action: ElicitationAction;
+  /** The JSON text sent with `accept` ("" otherwise, and for a link). */
+  content: string;
+  /** `button`, `command`, `sidebar`, `cancel` (its turn ended), `server` (withdrawn). */
+  by: string;
+  at: number;
+  server: string;
+}
+
 export interface ToolResultEvent extends EventBase {
   type: 'tool_result';
   call_id: string;
@@ -227,7 +338,19 @@ export interface ToolResultEvent extends EventBase {
   is_error: boolean;
   /** Excludes the time spent waiting for a decision. */
   duration_s: number;
+  /** Pictures it returned (absent before images were sent: empty). */
+  images: ResultImage[];
 }
+
+/** A picture a tool returned: base64 `data` of a raster `mime` type. */
+export interface ResultImage {
+  mime: string;
+  data: string;
+  source: string;
+}
+
+/** The raster types an image part may have; anything else is not shown. */
+export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 
 export interface PlanReadyEvent extends EventBase {
   type: 'plan_ready';
@@ -309,6 +432,8 @@ export type Event =
   | ApprovalRequestedEvent
   | ApprovalResolvedEvent
   | ToolResultEvent
+  | ElicitationRequestedEvent
+  | ElicitationResolvedEvent
   | PlanReadyEvent
   | PlanResolvedEvent
   | StatusEvent
@@ -352,6 +477,15 @@ export interface PendingTool {
   message_id: string;
 }
 
+export interface PendingElicitation {
+  elicitation_id: string;
+  server: string;
+  message: string;
+  mode: string;
+  url: string;
+  message_id: string;
+}
+
 export interface SessionStatus {
   session_id: string;
   project_dir: string;
@@ -365,6 +499,8 @@ export interface SessionStatus {
   approval: string;
   pending_plan: string | null;
   pending_tools: PendingTool[];
+  /** What MCP servers ask the person, oldest first. */
+  pending_elicitations: PendingElicitation[];
   messages: MessageSummary[];
   iterations: number;
   tokens: { prompt: number; completion: number };
@@ -561,6 +697,35 @@ class Fields {
     return isRecord(value) ? (value as JsonObject) : this.fail(key, 'an object');
   }
 
+  /** A list of strings. */
+  strings(key: string): string[] {
+    const value = this.data[key];
+    return Array.isArray(value) && value.every(item => typeof item === 'string')
+      ? value
+      : this.fail(key, 'a list of strings');
+  }
+
+  /** A list of `{mime, data, source}` pictures; absent means none (added within protocol 2). */
+  images(key: string): ResultImage[] {
+    const value = this.data[key];
+    if (value === undefined) {
+      return [];
+    }
+    if (!Array.isArray(value)) {
+      return this.fail(key, 'a list of images');
+    }
+    return value.map((item: unknown, n) => {
+      const record: Json = isRecord(item) ? item : {};
+      const f = new Fields(record, `${this.what}: ${key}[${n}]`);
+      const source = record.source;
+      return {
+        mime: f.oneOf('mime', IMAGE_TYPES),
+        data: f.str('data'),
+        source: typeof source === 'string' ? source : ''
+      };
+    });
+  }
+
   oneOf<T extends string>(key: string, values: readonly T[]): T {
     const value = this.data[key];
     const found = values.find(v => v === value);
@@ -613,6 +778,28 @@ export function readPreview(value: unknown, what = 'preview'): Preview | null {
         read_only: f.bool('read_only'),
         arguments: f.object('arguments')
       };
+    case 'sampling':
+      return {
+        kind: 'sampling',
+        server: f.str('server'),
+        system_prompt: f.str('system_prompt'),
+        messages: records(value.messages).map(m => ({
+          role: str(m, 'role'),
+          text: str(m, 'text')
+        })),
+        max_tokens: f.int('max_tokens'),
+        model: f.str('model')
+      };
+    case 'notebook_run':
+      return {
+        kind: 'notebook_run',
+        path: f.str('path'),
+        code: f.str('code'),
+        language: f.str('language'),
+        warnings: f.strings('warnings'),
+        timeout: f.num('timeout'),
+        problem: f.str('problem')
+      };
     case 'args': {
       const args = value.arguments;
       if (typeof args === 'string' || isRecord(args)) {
@@ -625,6 +812,40 @@ export function readPreview(value: unknown, what = 'preview'): Preview | null {
     default:
       throw new Unreadable(`${what}: unknown kind ${JSON.stringify(value.kind)}`);
   }
+}
+
+/** A JSON value as it came (anything JSON can hold). */
+function jsonValue(value: unknown): JsonValue {
+  return value === undefined ? null : (value as JsonValue);
+}
+
+/** The fields of a form; a field that cannot be read names itself. */
+export function readFields(value: unknown, what = 'fields'): FormField[] {
+  if (!Array.isArray(value)) {
+    throw new Unreadable(`${what} should be a list, not ${describe(value)}`);
+  }
+  return value.map((item: unknown, i) => {
+    if (!isRecord(item)) {
+      throw new Unreadable(`${what} ${i} should be an object, not ${describe(item)}`);
+    }
+    const f = new Fields(item, `${what} ${i}`);
+    const options = item.options;
+    if (!Array.isArray(options)) {
+      throw new Unreadable(`${what} ${i}: field "options" should be a list`);
+    }
+    return {
+      name: f.str('name'),
+      type: f.oneOf('type', FIELD_TYPES),
+      title: f.str('title'),
+      description: f.str('description'),
+      required: f.bool('required'),
+      default: jsonValue(item.default),
+      options: records(options).map(o => ({ value: str(o, 'value'), label: str(o, 'label') })),
+      format: f.str('format'),
+      minimum: f.numOrNull('minimum'),
+      maximum: f.numOrNull('maximum')
+    };
+  });
 }
 
 /**
@@ -715,7 +936,30 @@ function readEvent(data: unknown, what: string): WireEvent {
         name: f.str('name'),
         content: f.str('content'),
         is_error: f.bool('is_error'),
-        duration_s: f.num('duration_s')
+        duration_s: f.num('duration_s'),
+        images: f.images('images')
+      };
+    case 'elicitation_requested':
+      return {
+        type: 'elicitation_requested',
+        message_id,
+        elicitation_id: f.str('elicitation_id'),
+        server: f.str('server'),
+        message: f.str('message'),
+        mode: f.str('mode'),
+        url: f.str('url'),
+        fields: readFields(data.fields, `${what} (elicitation_requested): fields`)
+      };
+    case 'elicitation_resolved':
+      return {
+        type: 'elicitation_resolved',
+        message_id,
+        elicitation_id: f.str('elicitation_id'),
+        action: f.oneOf('action', ELICITATION_ACTIONS),
+        content: f.str('content'),
+        by: f.str('by'),
+        at: f.num('at'),
+        server: f.str('server')
       };
     case 'plan_ready':
       return { type: 'plan_ready', message_id, plan: f.str('plan') };
@@ -824,6 +1068,14 @@ export function readStatus(data: Json): SessionStatus {
       arguments: str(p, 'arguments'),
       summary: str(p, 'summary'),
       message_id: str(p, 'message_id')
+    })),
+    pending_elicitations: records(data.pending_elicitations).map(e => ({
+      elicitation_id: str(e, 'elicitation_id'),
+      server: str(e, 'server'),
+      message: str(e, 'message'),
+      mode: str(e, 'mode'),
+      url: str(e, 'url'),
+      message_id: str(e, 'message_id')
     })),
     messages: records(data.messages).map(m => {
       const state = pick(MESSAGE_STATES, m.state, 'queued');

@@ -12,7 +12,8 @@ import { Widget } from '@lumino/widgets';
 
 import { Connection } from './connection';
 import type { Attention, Conversation } from './conversation';
-import { answerNotebook } from './notebook';
+import { answerNotebookRequest } from './notebook';
+import { runCellOf } from './panelrun';
 import { PREFIX, atEnd, badge, button, el, fill } from './dom';
 import { AGENTS, PROTOCOL_VERSION } from './protocol';
 import type {
@@ -65,7 +66,7 @@ export function sessionState(status: SessionStatus, conversation: Conversation):
     return status.state;
   }
   const active = conversation.messages.some(
-    m => m.status === 'running' || m.status === 'awaiting_approval'
+    m => m.status === 'running' || m.status === 'awaiting_approval' || m.status === 'awaiting_input'
   );
   return active || conversation.messages.length === 0 ? 'running' : 'idle';
 }
@@ -90,9 +91,14 @@ export function headerLine(status: SessionStatus, conversation: Conversation): s
 }
 
 function attentionKey(item: Attention): string {
-  return item.kind === 'plan'
-    ? `plan\u0000${item.messageId}`
-    : `tool\u0000${item.messageId}\u0000${item.callId}`;
+  switch (item.kind) {
+    case 'plan':
+      return `plan\u0000${item.messageId}`;
+    case 'elicitation':
+      return `elicitation\u0000${item.messageId}\u0000${item.card.id}`;
+    case 'approval':
+      return `tool\u0000${item.messageId}\u0000${item.callId}`;
+  }
 }
 
 /** Put a message's transcript in a Markdown cell below the notebook's active cell (once). */
@@ -218,7 +224,9 @@ export class ColletSidebar extends Widget {
       });
       // The agent's notebook tools act on this panel's notebook model (notebook.ts).
       created.notebook = request =>
-        answerNotebook(panel.model?.sharedModel ?? null, request, panel.context.path);
+        answerNotebookRequest(panel.model?.sharedModel ?? null, request, panel.context.path, id =>
+          runCellOf(panel, id)
+        );
       panel.disposed.connect(() => {
         created.dispose();
         this._connections.delete(panel);
@@ -320,9 +328,12 @@ export class ColletSidebar extends Widget {
     const now = sessionState(status, conversation);
     const phase = conversation.phase;
     this._status.dataset.state = now;
-    const word = statusWord(now) + (phase && now === 'running' ? ` · ${phase}` : '');
+    // A server's question waits while the session runs: the badge says so, as the pill does.
+    const asked = now === 'running' && conversation.attention.some(a => a.kind === 'elicitation');
+    const shown = asked ? 'awaiting_input' : now;
+    const word = statusWord(shown) + (phase && shown === 'running' ? ` · ${phase}` : '');
     fill(this._status, [
-      badge(now, word),
+      badge(shown, word),
       el('span', 'statusLine', headerLine(status, conversation)),
       this._cancelButton
     ]);
@@ -373,7 +384,9 @@ export class ColletSidebar extends Widget {
       const what =
         item.kind === 'plan'
           ? `${item.messageId}: the plan waits for your decision`
-          : `${item.messageId}: ${item.name} waits for your decision`;
+          : item.kind === 'elicitation'
+            ? `${item.messageId}: MCP server ${item.card.server} asks for your answer`
+            : `${item.messageId}: ${item.name} waits for your decision`;
       const row = button(
         what,
         () => {

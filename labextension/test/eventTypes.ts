@@ -14,6 +14,8 @@ const ALL: Record<EventType, true> = {
   approval_requested: true,
   approval_resolved: true,
   tool_result: true,
+  elicitation_requested: true,
+  elicitation_resolved: true,
   plan_ready: true,
   plan_resolved: true,
   status: true,

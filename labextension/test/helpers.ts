@@ -12,7 +12,7 @@ import type {
 } from '../src/protocol';
 import type { ViewModel } from '../src/cellview';
 import type { ViewRequest } from '../src/protocol';
-import type { ActionReply, Actions } from '../src/render/actions';
+import type { ActionReply, Actions, ElicitationActionName } from '../src/render/actions';
 
 /** A golden fixture: a real run's events and the `collet_nb.status()` snapshot at its end. */
 export interface Fixture {
@@ -174,7 +174,8 @@ export const E = {
     name,
     content,
     is_error,
-    duration_s: 0.25
+    duration_s: 0.25,
+    images: []
   }),
   plan: (message_id: string, plan: string): Event => ({ type: 'plan_ready', message_id, plan }),
   planResolved: (
@@ -237,6 +238,15 @@ export class RecordingActions implements Actions {
 
   remove(messageId: string): Promise<ActionReply> {
     return this._record('remove', messageId);
+  }
+
+  elicit(
+    messageId: string,
+    elicitationId: string,
+    action: ElicitationActionName,
+    text: string
+  ): Promise<ActionReply> {
+    return this._record('elicit', messageId, elicitationId, action, text);
   }
 }
 

@@ -2,7 +2,8 @@
  * The agent's notebook requests performed on a real shared notebook model (@jupyter/ydoc's
  * YNotebook, as JupyterLab holds it): what a read returns, an edit that lands as one undoable
  * step marked with its message, the refusal when the person changed the cell, inserts, deletes
- * (one step on the notebook's undo stack).
+ * (one step on the notebook's undo stack), runs answered once the cell has run (refused when the
+ * cell is not the code cell the agent read).
  */
 
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { YNotebook } from '@jupyter/ydoc';
 import type { ISharedCell } from '@jupyter/ydoc';
 
-import { AGENT_MARK, answerNotebook, outputText, readNotebookRequest } from '../src/notebook';
+import {
+  AGENT_MARK,
+  answerNotebook,
+  answerNotebookRequest,
+  outputImages,
+  outputText,
+  readNotebookRequest
+} from '../src/notebook';
 import type { NotebookReply, NotebookRequest } from '../src/notebook';
 
 function notebook(...sources: string[]): YNotebook {
@@ -149,12 +157,152 @@ describe('notebook requests', () => {
     expect(readNotebookRequest({ type: 'notebook_request', op: 'read' })).toBe(
       'a notebook request without a request_id'
     );
-    expect(readNotebookRequest({ type: 'notebook_request', request_id: 'n', op: 'run' })).toBe(
-      'unknown notebook operation "run"'
+    expect(readNotebookRequest({ type: 'notebook_request', request_id: 'n', op: 'drop' })).toBe(
+      'unknown notebook operation "drop"'
     );
     expect(
       answerNotebook(null, { type: 'notebook_request', request_id: 'n', op: 'read' }, '').ok
     ).toBe(false);
+  });
+});
+
+const PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==';
+
+function runRequest(fields: Partial<NotebookRequest>): NotebookRequest {
+  return { type: 'notebook_request', request_id: 'n7', op: 'run', ...fields };
+}
+
+describe('notebook reads', () => {
+  it('gives the pictures of a cell with it, and nothing extra for a cell without', () => {
+    const model = notebook('x = 1', 'plot()');
+    const cell = model.cells[1];
+    if (cell?.cell_type === 'code') {
+      cell.setOutputs([
+        {
+          output_type: 'display_data',
+          data: { 'text/plain': '<Figure>', 'image/png': PNG },
+          metadata: {}
+        }
+      ]);
+    }
+    const cells = ask(model, { op: 'read' }).cells ?? [];
+    expect(cells[0]?.images).toBeUndefined();
+    expect(cells[1]?.images).toEqual([{ mime: 'image/png', data: PNG }]);
+  });
+});
+
+describe('notebook runs', () => {
+  it('runs the code cell the agent read and answers once it ran, with outputs and pictures', async () => {
+    const model = notebook('import x', 'plot()');
+    const ran: string[] = [];
+    const reply = await answerNotebookRequest(
+      model,
+      runRequest({ cell_id: 'c1', expected: 'plot()', message_id: 'm2' }),
+      'a.ipynb',
+      async id => {
+        ran.push(id);
+        await Promise.resolve(); // the kernel answers later
+        const cell = model.cells[1];
+        if (cell?.cell_type === 'code') {
+          cell.execution_count = 4;
+          cell.setOutputs([
+            { output_type: 'stream', name: 'stdout', text: 'drawn\n' },
+            {
+              output_type: 'display_data',
+              data: {
+                'text/plain': '<Figure>',
+                'image/png': `${PNG.slice(0, 20)}\n${PNG.slice(20)}`
+              },
+              metadata: {}
+            }
+          ]);
+        }
+        return true;
+      }
+    );
+    expect(ran).toEqual(['c1']);
+    expect(reply).toMatchObject({ ok: true, request_id: 'n7', ran: true, path: 'a.ipynb' });
+    expect(reply.cell).toMatchObject({ index: 1, id: 'c1', execution_count: 4 });
+    expect(reply.cell?.outputs[0]).toEqual({ output_type: 'stream', text: 'stdout: drawn\n' });
+    expect(reply.images).toEqual([{ mime: 'image/png', data: PNG }]);
+    expect(at(model, 1).getMetadata(AGENT_MARK)).toBeUndefined(); // a run changes no source
+  });
+
+  it('refuses to run a cell the person changed, a markdown cell or a cell gone; runs nothing', async () => {
+    const model = notebook('x = 1');
+    model.insertCell(1, { cell_type: 'markdown', source: '# notes', id: 'md' });
+    at(model, 0).setSource('x = 2  # mine');
+    const ran: string[] = [];
+    const run = (id: string): Promise<boolean> => {
+      ran.push(id);
+      return Promise.resolve(true);
+    };
+    const changed = await answerNotebookRequest(
+      model,
+      runRequest({ cell_id: 'c0', expected: 'x = 1' }),
+      '',
+      run
+    );
+    expect(changed.ok).toBe(false);
+    expect(changed.error).toContain(
+      'the user changed cell 0 (id c0) since you read it; nothing was run'
+    );
+    const markdown = await answerNotebookRequest(
+      model,
+      runRequest({ cell_id: 'md', expected: '# notes' }),
+      '',
+      run
+    );
+    expect(markdown.error).toBe('cell 1 (id md) is a markdown cell: only code cells run');
+    const gone = await answerNotebookRequest(model, runRequest({ cell_id: 'zz' }), '', run);
+    expect(gone.error).toContain('cell zz is no longer in the notebook');
+    const cannot = await answerNotebookRequest(
+      model,
+      runRequest({ cell_id: 'c0', expected: 'x = 2  # mine' }),
+      '',
+      null
+    );
+    expect(cannot.error).toBe('this front end cannot run cells');
+    expect(ran).toEqual([]);
+  });
+
+  it('says when a cell was deleted while it ran, or could not run', async () => {
+    const model = notebook('slow()');
+    const deleted = await answerNotebookRequest(
+      model,
+      runRequest({ cell_id: 'c0', expected: 'slow()' }),
+      '',
+      () => {
+        model.deleteCell(0);
+        return Promise.resolve(true);
+      }
+    );
+    expect(deleted.error).toBe('cell c0 was deleted while it ran; its outputs went with it');
+    const again = notebook('slow()');
+    const failed = await answerNotebookRequest(
+      again,
+      runRequest({ cell_id: 'c0', expected: 'slow()' }),
+      '',
+      () => Promise.resolve(false)
+    );
+    expect(failed).toMatchObject({ ok: true, ran: false, images: [] });
+    // Read, edit, insert and delete need no runner, and a run needs one.
+    expect(
+      (await answerNotebookRequest(again, { ...runRequest({}), op: 'read' }, '', null)).ok
+    ).toBe(true);
+    expect(answerNotebook(again, runRequest({ cell_id: 'c0' }), '').ok).toBe(false);
+  });
+
+  it('keeps at most eight pictures, raster types only', () => {
+    const outputs = Array.from({ length: 10 }, () => ({
+      output_type: 'display_data',
+      data: { 'image/svg+xml': '<svg/>', 'image/jpeg': '/9j/AA==' }
+    }));
+    expect(outputImages(outputs)).toHaveLength(8);
+    expect(
+      outputImages([{ output_type: 'display_data', data: { 'image/svg+xml': '<svg/>' } }])
+    ).toEqual([]);
   });
 });
 

@@ -445,6 +445,26 @@ describe('the view', () => {
     expect(root.querySelector('.collet-progress')).toBeNull();
   });
 
+  it('shows the pictures a tool returned beside its result, and no other kind of image', () => {
+    const png =
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+    const c = feed(new Conversation(), ...running('m1'), E.tool('m1', 'c1', 'mcp__t__picture'), {
+      ...E.result('m1', 'c1', 'x\n'.repeat(40), false, 'mcp__t__picture'),
+      images: [
+        { mime: 'image/png', data: png, source: 'mcp__t__picture' },
+        { mime: 'image/svg+xml', data: 'PHN2Zz4=', source: 'svg' }
+      ]
+    } as Event);
+    const { root } = draw(c);
+    const pictures = root.querySelectorAll<HTMLImageElement>('.collet-tool .collet-picture');
+    expect(pictures.length).toBe(1);
+    const [picture] = Array.from(pictures);
+    expect(picture?.src).toBe(`data:image/png;base64,${png}`);
+    expect(picture?.alt).toBe('image from mcp__t__picture');
+    // The long text folds; the picture stays in sight.
+    expect(picture?.closest('details')).toBeNull();
+  });
+
   it('redraws only what changed', () => {
     const c = feed(
       new Conversation(),

@@ -1,6 +1,16 @@
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
-from collet_nb.adapters.config import ENV_NAMES, load_settings
+from collet_nb.adapters.config import (
+    ENV_NAMES,
+    load_policy,
+    load_settings,
+    setting_sources,
+    system_dirs,
+)
 from collet_nb.core.kinds import ApprovalMode, WorkspaceScope
 from collet_nb.core.settings import SETTINGS
 from collet_nb.errors import ConfigError
@@ -119,3 +129,77 @@ def test_every_setting_is_read_from_the_traitlet_overrides(tmp_path, user_home, 
     value = sample(spec)
     s = load_settings(project_dir=tmp_path, env={}, overrides={spec.name: value.trait})
     assert getattr(s, spec.name) == value.expected
+
+
+# ── the admin's system-wide files (COLLET_SYSTEM_DIRS stands in for /etc/collet and
+# {sys.prefix}/etc/collet) ──
+
+
+@pytest.fixture
+def layers(tmp_path):
+    """Two system folders, a COLLET_HOME and a project, and the environment naming them."""
+    etc, prefix = tmp_path / "etc" / "collet", tmp_path / "prefix" / "etc" / "collet"
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    env = {"COLLET_HOME": str(home), "COLLET_SYSTEM_DIRS": os.pathsep.join([str(etc), str(prefix)])}
+    return etc, prefix, home, project, env
+
+
+def test_without_the_variable_the_system_folders_are_etc_and_the_environments_prefix():
+    assert system_dirs({}) == (Path("/etc/collet"), Path(sys.prefix) / "etc" / "collet")
+    assert system_dirs({"COLLET_SYSTEM_DIRS": ""}) == ()
+
+
+def test_config_layers_system_then_prefix_then_user_then_project(layers):
+    etc, prefix, home, project, env = layers
+    write(etc / "config.toml", 'model = "etc"\nbase_url = "http://etc/v1"\nmax_iterations = 5\n')
+    write(prefix / "config.toml", 'model = "prefix"\nbase_url = "http://gateway:4000/v1"\n')
+    write(home / "config.toml", 'model = "user"\n')
+    write(project / ".collet" / "config.toml", "max_iterations = 9\n")
+    s = load_settings(project_dir=project, env=env)
+    # Mutation: reading the system files after the user's -> model "prefix".
+    assert (s.model, s.base_url, s.max_iterations) == ("user", "http://gateway:4000/v1", 9)
+    assert s.provider == "openai"  # an admin's base URL picks the provider, as anyone's does
+    sources = setting_sources(project_dir=project, env={**env, "COLLET_API_KEY": "sk-x"})
+    assert sources == {
+        "model": str(home / "config.toml"),
+        "base_url": str(prefix / "config.toml"),
+        "max_iterations": str(project / ".collet" / "config.toml"),
+        "api_key": "COLLET_API_KEY",
+        "home": "COLLET_HOME",
+    }
+    assert "sk-x" not in repr(sources)
+    # An admin default the user did not override stays in force.
+    (home / "config.toml").unlink()
+    assert load_settings(project_dir=project, env=env).model == "prefix"
+
+
+def test_the_admins_policy_binds_the_users_and_the_projects(layers):
+    etc, _prefix, home, project, env = layers
+    write(etc / "policy.toml", 'approval = "manual"\ndeny = ["bash"]\ndaily_token_budget = 100\n')
+    write(home / "policy.toml", 'approval = "yolo"\nallow = ["bash"]\ndaily_token_budget = 999\n')
+    write(project / ".collet" / "policy.toml", 'deny = ["mcp__*"]\ntoken_budget = 50\n')
+    policy = load_policy(project_dir=project, env=env)
+    # Mutation: treating the system file as an ordinary layer -> approval yolo.
+    assert policy.approval is ApprovalMode.MANUAL
+    assert policy.denies("bash")
+    assert policy.denies("mcp__x__y")
+    assert not policy.allows("bash")
+    assert policy.daily_token_budget == 100
+    assert policy.token_budget == 50
+    assert [layer.admin for layer in policy.layers] == [True, False, False]
+    assert policy.origins["approval"] == str(etc / "policy.toml")
+
+
+def test_a_broken_admin_policy_stops_the_session_and_says_whom_to_ask(layers):
+    etc, _prefix, _home, project, env = layers
+    write(etc / "policy.toml", "deny = bash\n")
+    with pytest.raises(ConfigError) as info:
+        load_policy(project_dir=project, env=env)
+    assert info.value.key == str(etc / "policy.toml")
+    assert "the admin's policy; ask them to fix it" in str(info.value)
+
+
+def test_no_policy_file_anywhere_is_no_policy(layers):
+    *_, project, env = layers
+    assert load_policy(project_dir=project, env=env).describe() == []

@@ -88,3 +88,42 @@ def test_an_approved_plan_gets_its_own_answer_even_when_the_plan_quotes_other_pr
 def test_the_fallback_triggers_no_script():
     provider = DemoProvider(pace=0)
     assert not any(s.matches(provider.fallback) for s in provider.scripts)
+
+
+def test_an_argument_from_the_result_takes_what_the_tool_named_there():
+    """`{from_result = REGEX}`: the cell id a notebook tool named in its latest result."""
+    scripts, _ = load_scripts(
+        """
+[[script]]
+name = "run-it"
+match = ["run it"]
+[[script.step]]
+text = "Inserting."
+[[script.step.tool_calls]]
+name = "notebook_insert"
+arguments = { source = "1" }
+[[script.step]]
+text = "Running."
+[[script.step.tool_calls]]
+name = "notebook_run"
+arguments = { cell = { from_result = "\\\\(id ([\\\\w-]+)" }, timeout = 5 }
+"""
+    )
+    user = ChatMessage(role="user", content="run it")
+    first = ask(DemoProvider(pace=0, scripts=scripts), user)
+    call = next(c.call for c in first if isinstance(c, ToolCallChunk))
+
+    def after(result: str) -> dict:
+        history = (
+            user,
+            ChatMessage(role="assistant", tool_calls=(call,)),
+            ChatMessage(role="tool", content=result, tool_call_id=call.id),
+        )
+        chunks = ask(DemoProvider(pace=0, scripts=scripts), *history)
+        return json.loads(next(c.call for c in chunks if isinstance(c, ToolCallChunk)).arguments)
+
+    assert after("Inserted a code cell at index 4 (id 9f-2c); it has not run.") == {
+        "cell": "9f-2c",
+        "timeout": 5,
+    }
+    assert after("the notebook front end did not answer") == {"cell": "", "timeout": 5}

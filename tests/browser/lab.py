@@ -68,8 +68,11 @@ class Lab:
         return self.base / "runtime"
 
     @classmethod
-    def start(cls, base: Path, *, env: dict[str, str] | None = None) -> Lab:
-        """Start JupyterLab with its dirs under ``base`` and the project in ``base/project``."""
+    def start(
+        cls, base: Path, *, env: dict[str, str] | None = None, python: str = sys.executable
+    ) -> Lab:
+        """Start JupyterLab with its dirs under ``base`` and the project in ``base/project``
+        (with the Python of another environment: ``python``)."""
         project = base / "project"
         settings = base / "settings" / "@jupyterlab" / "apputils-extension"
         for d in (project, settings, base / "workspaces", base / "runtime", base / "config"):
@@ -96,7 +99,11 @@ class Lab:
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+                    # Another environment's Python runs JupyterLab as a module: its bin folder
+                    # has no jupyter-lab script of its own.
+                    *([sys.executable, "-m", "jupyter", "lab"] if python == sys.executable
+                      else [python, "-m", "jupyterlab"]),
+                    "--no-browser", "--allow-root",
                     "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
                     "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                     "--ServerApp.password=", f"--ServerApp.root_dir={project}",

@@ -14,7 +14,7 @@ import typing
 
 import pytest
 
-from collet_nb.core import kinds, message, ports, session
+from collet_nb.core import elicitation, kinds, message, ports, session
 from collet_nb.core.events import EVENT_TYPES
 from collet_nb.ui import protocol
 from collet_nb.ui.actions import ACTIONS
@@ -38,13 +38,17 @@ PY_TO_TS = {
     "int | None": ("number | null", {"numOrNull"}),
     "float | None": ("number | null", {"numOrNull"}),
     "dict[str, Any]": ("Preview | null", {"readPreview"}),  # a tool call's preview
+    "list[dict[str, Any]]": ("FormField[]", {"readFields"}),  # an elicitation's fields
+    "list[dict[str, str]]": ("ResultImage[]", {"images"}),  # a tool result's pictures
 }
 
 
 def _statuses() -> set[str]:
     return {
-        message.shown_status(state, awaiting_approval=a, awaiting_plan=p)
-        for state, a, p in itertools.product(message.MessageState, (False, True), (False, True))
+        message.shown_status(state, awaiting_approval=a, awaiting_plan=p, awaiting_input=i)
+        for state, a, p, i in itertools.product(
+            message.MessageState, (False, True), (False, True), (False, True)
+        )
     }
 
 
@@ -56,6 +60,8 @@ WORDS = {
     "Decision": {d.value for d in ports.Decision},
     "ActionName": set(ACTIONS),
     "AgentKind": {a.value for a in kinds.AgentKind},
+    "ElicitationAction": set(elicitation.ACTIONS),
+    "FieldType": set(typing.get_args(elicitation.FieldType)),
 }
 # Their `export const` arrays, which readEvent() checks values against.
 WORD_ARRAYS = {
@@ -64,6 +70,8 @@ WORD_ARRAYS = {
     "SESSION_STATES": "SessionState",
     "DECISIONS": "Decision",
     "AGENTS": "AgentKind",
+    "ELICITATION_ACTIONS": "ElicitationAction",
+    "FIELD_TYPES": "FieldType",
 }
 
 
@@ -127,8 +135,8 @@ def read_event_cases() -> dict[str, dict[str, tuple[str, str, str]]]:
                 r"(\w+): f\.(\w+)\('(\w+)'(?:, (\w+))?", returned
             )
         }
-        for name, key in re.findall(r"(\w+): readPreview\(data\.(\w+)", returned):
-            fields[name] = ("readPreview", key, "")
+        for name, reader, key in re.findall(r"(\w+): (read\w+)\(data\.(\w+)", returned):
+            fields[name] = (reader, key, "")
         for label in re.findall(r"case '([a-z_]+)'", labels):
             found[label] = fields
     return found
@@ -185,7 +193,8 @@ def test_protocol_ts_messages_have_the_fields_of_protocol_py():
     and matching types."""
     words = word_lists()
     objects = {**ts_objects(_without_comments(NOTEBOOK_TS)), **ts_objects()}
-    cells = {("NotebookReply", "cells"): "WireCell[]", ("NotebookReply", "cell"): "WireCell"}
+    cells = {("NotebookReply", "cells"): "WireCell[]", ("NotebookReply", "cell"): "WireCell",
+             ("NotebookReply", "images"): "WireImage[]"}  # fmt: skip
     typed_dicts = [
         obj for obj in vars(protocol).values()
         if isinstance(obj, type) and typing.is_typeddict(obj)

@@ -12,6 +12,8 @@ from collet_nb.core.context import (
 )
 from collet_nb.core.events import (
     EVENT_TYPES,
+    ElicitationRequested,
+    ElicitationResolved,
     MessageStateChanged,
     Notice,
     RetryWaiting,
@@ -146,7 +148,7 @@ def test_chat_messages_round_trip_through_their_dict_form():
 
 
 def test_every_event_type_round_trips_through_json_form():
-    assert len(EVENT_TYPES) == 20
+    assert len(EVENT_TYPES) == 22
     for ev in (
         TextDelta(message_id="m1", text="hi"),
         Notice(message_id="m1", text="server 'git' did not start", level="warning"),
@@ -168,6 +170,23 @@ def test_every_event_type_round_trips_through_json_form():
             completion_tokens=3,
             context_used=4,
             context_budget=5,
+        ),
+        ElicitationRequested(
+            message_id="m1",
+            elicitation_id="e1",
+            server="s",
+            message="Who?",
+            mode="form",
+            fields=[{"name": "name", "type": "string", "required": True, "options": []}],
+        ),
+        ElicitationResolved(
+            message_id="m1",
+            elicitation_id="e1",
+            action="accept",
+            content='{"name": "Ada"}',
+            by="button",
+            at=1.5,
+            server="s",
         ),
     ):
         assert event_from_dict(ev.to_dict()) == ev

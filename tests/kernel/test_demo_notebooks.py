@@ -120,6 +120,17 @@ CLAIMS: dict[str, list[str]] = {
         "skipped: no real model is configured",
         "m1 answered\nidle",
     ],
+    "07_data": [
+        "region,month,units,price\nnorth,2024-01,12,2.50",
+        "awaiting approval: notebook_insert",
+        "allowed m1's notebook_insert",
+        "awaiting approval: notebook_run — runs proposal p1",
+        "(would overwrite: data)",
+        "allowed m1's notebook_run (and for the rest of the session)",
+        "awaiting approval: notebook_edit — edits proposal p1",
+        "m1 answered\nidle",
+        "east     16.0\nnorth    67.5\nsouth    60.0",
+    ],
 }
 
 

@@ -218,7 +218,7 @@ def test_without_a_front_end_the_notebook_tools_say_so_and_fall_back(tmp_path):
 
         content, is_error, reply = use(kernel, "notebook_insert", source="half = total / 2")
         assert not is_error
-        assert "The code was proposed instead." in content
+        assert "The code was proposed instead, as p1 (id p1" in content
         (payload,) = [p for p in reply["payload"] if p["source"] == "set_next_input"]
         assert payload["text"].endswith("\nhalf = total / 2")
         assert kernel.eval("'half' in dir()") is False  # proposed, never run
@@ -233,5 +233,42 @@ def test_without_a_front_end_the_notebook_tools_say_so_and_fall_back(tmp_path):
         assert "Nothing was deleted" in content
         assert reply["payload"] == []  # no cell replaced or removed through the execute reply
         assert kernel.eval("total") == 42
+    finally:
+        kernel.shutdown()
+
+
+@pytest.mark.parametrize("ipykernel", IPYKERNELS)
+def test_without_a_front_end_a_proposal_runs_in_the_kernel_with_its_output_captured(
+    ipykernel, tmp_path
+):
+    """notebook_run without a front end (nbclient, VS Code): the agent's task runs a proposal in
+    the kernel while another cell awaits; its print and result come back to the model and stay
+    out of that cell's outputs, its variables are the kernel's, the history is untouched
+    (issue 20)."""
+    kernel = start(ipykernel, tmp_path)
+    try:
+        run(kernel, "total = 6 * 7")
+        content, is_error, _ = use(
+            kernel, "notebook_insert", source="print('halving')\nhalf = total / 2\nhalf"
+        )
+        assert not is_error
+        assert "as p1 (id p1" in content
+        run(kernel, START.format(name="notebook_run", arguments={"cell": "p1"}))
+        reply, outputs = kernel.execute(FINISH)  # the run happens while this cell awaits
+        assert reply["status"] == "ok", kernel.text(outputs)
+        printed = kernel.text(outputs)
+        content, is_error = ast.literal_eval(printed.strip())
+        assert not is_error
+        assert "So proposal p1 (id p1) ran in the kernel itself" in content
+        assert "stdout: halving" in content
+        assert content.endswith("Out: 21.0")
+        assert len(outputs) == 1  # the test's own print: the run's output was captured
+        assert kernel.eval("half") == 21.0
+        # The run entered no history (the kernel's history holds the cells it was sent).
+        assert kernel.eval("any(s.startswith(\"print('halving')\") for s in In)") is False
+
+        content, is_error, _ = use(kernel, "notebook_run", cell=0)
+        assert is_error
+        assert "only the cells you proposed" in content
     finally:
         kernel.shutdown()

@@ -25,8 +25,8 @@ from tests.support.stand_ins import (
 
 STATUS_KEYS = {
     "session_id", "project_dir", "state", "busy", "agent", "provider", "model", "streaming",
-    "workspace", "approval", "pending_plan", "pending_tools", "messages", "iterations",
-    "tokens", "context", "cost_usd",
+    "workspace", "approval", "pending_plan", "pending_tools", "pending_elicitations", "messages",
+    "iterations", "tokens", "context", "cost_usd",
 }  # fmt: skip
 
 

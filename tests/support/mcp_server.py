@@ -11,6 +11,10 @@ default: more than ten tools would put them all behind ``tool_search`` in the se
 this server): one that adds a tool at runtime (and says so), one that logs, one that reports
 progress, one that asks for the client's roots; and a resource (``collet://notes/readme``) and
 a prompt (``review``: ``code`` required, ``focus`` optional; its second message is an image).
+With ``--people`` only what asks the client's side (and ``echo``): ``ask`` (an elicitation form
+with a required name and defaults), ``ask_link`` (a URL-mode elicitation), ``summarize`` (a
+sampling request), ``add_note`` / ``add_prompt`` (add a resource / a prompt and say the list
+changed), the readme resource and a one-pixel image resource (``collet://notes/pixel``).
 """
 
 from __future__ import annotations
@@ -20,13 +24,24 @@ import os
 import sys
 import threading
 import warnings
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve, UserMessage
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Sample
+from mcp.server.mcpserver.resources.types import TextResource
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_types import METHOD_NOT_FOUND, ListRootsResult, ToolAnnotations
+from mcp_types import (
+    METHOD_NOT_FOUND,
+    CreateMessageResult,
+    ListRootsResult,
+    SamplingMessage,
+    TextContent,
+    ToolAnnotations,
+)
+from pydantic import BaseModel, Field
 
 # ctx.log and session.send_tool_list_changed are deprecated at 2026-07-28, but still how
 # handshake-era (2025-11-25) clients are told.
@@ -161,6 +176,87 @@ def review(code: str, focus: str = "bugs") -> list[UserMessage]:
     ]
 
 
+class Profile(BaseModel):
+    """What ``ask`` asks: a name (required), and three fields with defaults."""
+
+    name: str = Field(title="Name", description="Your name")
+    age: int = Field(default=30, ge=0, le=150, title="Age", description="Your age in years")
+    colour: Literal["red", "green", "blue"] = Field(default="green", title="Colour")
+    subscribe: bool = Field(default=False, title="Subscribe", description="Send news?")
+
+
+def _ask_profile() -> Elicit[Profile]:
+    return Elicit("Who is asking? Tell the test server about yourself.", Profile)
+
+
+def ask(answer: Annotated[ElicitationResult[Profile], Resolve(_ask_profile)]) -> str:
+    """Ask the person for their profile, and say what came back."""
+    if answer.action == "accept":
+        return "accepted " + answer.data.model_dump_json()
+    return answer.action
+
+
+async def ask_link(ctx: Context) -> str:
+    """Ask the person to open a link (URL-mode elicitation), and say what came back."""
+    done = await ctx.elicit_url("Open the page to sign in.", "https://example.org/sign-in", "l1")
+    return f"link {done.action}"
+
+
+def _summary_of(text: str) -> Sample:
+    return Sample(
+        [SamplingMessage(role="user", content=TextContent(type="text", text=f"Summarize: {text}"))],
+        max_tokens=40,
+        system_prompt="You write one-line summaries.",
+    )
+
+
+def summarize(text: str, reply: Annotated[CreateMessageResult, Resolve(_summary_of)]) -> str:
+    """Have the client's model summarize ``text``, and say what it wrote."""
+    content = reply.content
+    said = content.text if isinstance(content, TextContent) else str(content)
+    return f"summary by {reply.model}: {said}"
+
+
+async def add_note(name: str, text: str, ctx: Context) -> str:
+    """Add a text resource ``collet://notes/NAME``, and tell the client its resources changed."""
+    server.add_resource(
+        TextResource(uri=f"collet://notes/{name}", name=name, text=text, mime_type="text/plain")
+    )
+    if (ctx.protocol_version or "") >= "2026-07-28":
+        await ctx.notify_resources_changed()
+    else:
+        await ctx.session.send_resource_list_changed()
+    return f"added collet://notes/{name}"
+
+
+async def add_prompt(name: str, ctx: Context) -> str:
+    """Add a prompt NAME, and tell the client its prompts changed."""
+
+    def said() -> str:
+        return f"the {name} prompt"
+
+    server.prompt(name=name, description=f"A prompt added at runtime: {name}.")(said)
+    if (ctx.protocol_version or "") >= "2026-07-28":
+        await ctx.notify_prompts_changed()
+    else:
+        await ctx.session.send_prompt_list_changed()
+    return f"added prompt {name}"
+
+
+def pixel() -> bytes:
+    return PNG
+
+
+def add_people() -> None:
+    for name in list(server._tool_manager._tools):
+        if name != "echo":
+            server.remove_tool(name)
+    for tool in (ask, ask_link, summarize, add_note, add_prompt):
+        server.add_tool(tool)
+    server.resource("collet://notes/readme", name="readme", mime_type="text/plain")(readme)
+    server.resource("collet://notes/pixel", name="pixel", mime_type="image/png")(pixel)
+
+
 def add_extras() -> None:
     for tool in EXTRAS:
         server.add_tool(tool)
@@ -178,9 +274,12 @@ def main() -> None:
     parser.add_argument("--handshake-only", action="store_true")
     parser.add_argument("--extras", action="store_true")
     parser.add_argument("--tools-only", action="store_true")
+    parser.add_argument("--people", action="store_true")
     args = parser.parse_args()
     if args.extras:
         add_extras()
+    if args.people:
+        add_people()
     if args.tools_only:
         # Capabilities follow the methods served: without these, it offers neither.
         handlers = server._lowlevel_server._request_handlers

@@ -42,6 +42,16 @@ def test_email_addresses_doubled_ats_and_code_are_not_mentions():
     assert tokens(text) == []
 
 
+def test_a_resource_mention_is_left_to_the_mcp_manager_even_where_a_variable_has_its_name(
+    shell, expand
+):
+    # Mutation: find_mentions not skipping @server:uri -> @docs attaches the variable docs.
+    shell.run_cell("docs = 'a variable'", store_history=True)
+    assert tokens("read @docs:file:///notes/a.md and @docs") == ["docs"]
+    text = expand("read @docs:file:///notes/a.md")
+    assert text == "read @docs:file:///notes/a.md"
+
+
 def test_a_mention_repeated_counts_once():
     assert tokens("@df vs @df") == ["df"]
 

@@ -1,8 +1,9 @@
 """The kernel's side of the notebook tools over a front end (collet_nb/ui/notebook_front.py),
 against a fake front end that answers like labextension/src/notebook.ts: cells addressed by
 the index of the agent's last read keep naming the same cell when the person inserts one
-above; an edit or a delete carries the source the agent read; the approval's diff is against
-it."""
+above; an edit, a delete or a run carries the source the agent read; the approval's diff is
+against it; a run returns the cell's outputs, its error and its pictures, and one that does
+not end in time says whether it runs or waits behind another cell."""
 
 from __future__ import annotations
 
@@ -15,48 +16,9 @@ import pytest
 from collet_nb.core.chat import ToolCall
 from collet_nb.errors import ToolError
 from collet_nb.ui.notebook_front import FrontEnds, FrontNotebook
-
-
-class FakeFront:
-    """A notebook in a front end: answers requests at once, as notebook.ts does."""
-
-    def __init__(self, fronts: FrontEnds, cells: list[tuple[str, str]]) -> None:
-        self.fronts = fronts
-        self.cells = [{"id": i, "cell_type": "code", "source": s} for i, s in cells]
-        self.requests: list[dict[str, Any]] = []
-
-    def wire(self, index: int) -> dict[str, Any]:
-        return {**self.cells[index], "index": index, "execution_count": None, "outputs": []}
-
-    def send(self, request: dict[str, Any]) -> bool:
-        self.requests.append(request)
-        reply: dict[str, Any] = {"request_id": request["request_id"], "ok": True, "path": "a.ipynb"}
-        ids = [c["id"] for c in self.cells]
-        if request["op"] == "read":
-            reply["cells"] = [self.wire(i) for i in range(len(self.cells))]
-        elif request["op"] == "edit":
-            index = ids.index(request["cell_id"])
-            if self.cells[index]["source"] != request["expected"]:
-                reply = {**reply, "ok": False, "error": "the user changed it"}
-            else:
-                self.cells[index]["source"] = request["source"]
-                reply["cell"] = self.wire(index)
-        elif request["op"] == "delete":
-            index = ids.index(request["cell_id"])
-            if self.cells[index]["source"] != request["expected"]:
-                reply = {**reply, "ok": False, "error": "the user changed it; nothing was deleted"}
-            else:
-                reply["cell"] = self.wire(index)
-                del self.cells[index]
-        asyncio.get_running_loop().call_soon(self.fronts.deliver, reply)
-        return True
-
-
-def notebook(*cells: tuple[str, str]) -> tuple[FrontNotebook, FakeFront]:
-    fronts = FrontEnds(timeout=1.0)
-    front = FakeFront(fronts, list(cells))
-    fronts.add(front.send)
-    return FrontNotebook(fronts), front
+from collet_nb.ui.notebook_run import RunWatch
+from tests.support.fake_front import FakeFront, notebook
+from tests.support.images import png_base64
 
 
 def test_an_index_names_the_cell_of_the_last_read_even_after_the_person_inserts_above():
@@ -171,3 +133,112 @@ def test_the_approval_of_a_delete_shows_the_source_that_goes():
     shown = nb.preview(unread)
     assert shown is not None
     assert "does not exist" in shown["problem"]
+
+
+# ── notebook_run ──
+
+
+def test_a_run_sends_the_source_the_agent_read_and_returns_outputs_error_and_pictures():
+    nb, front = notebook(("c0", "import pandas"), ("c1", "df.head()"))
+    front.runs["c1"] = [
+        {"output_type": "error", "text": "NameError: name 'df' is not defined\nTraceback …"}
+    ]
+    front.images = [{"mime": "image/png", "data": png_base64(8, 6)}, {"mime": "x/y", "data": "?"}]
+
+    async def scenario() -> tuple[str, Any]:
+        await nb.read(None)
+        nb.message_id = "m3"
+        return await nb.run(1, timeout=5)
+
+    text, images = asyncio.run(scenario())
+    request = front.requests[-1]
+    assert {k: request[k] for k in ("op", "cell_id", "expected", "message_id")} == {
+        "op": "run", "cell_id": "c1", "expected": "df.head()", "message_id": "m3"
+    }  # fmt: skip
+    assert text.startswith("Ran cell 1 (id c1) as [7]: it raised NameError: name 'df' is not")
+    assert "── output ──\nNameError" in text
+    assert [(i.mime, i.source, i.dimensions) for i in images] == [("image/png", "cell 1", (8, 6))]
+    assert nb.watch.wanted == ()  # the run has ended: no wait needs to give way any more
+
+
+def test_a_run_of_a_cell_the_person_changed_is_refused_and_nothing_runs():
+    nb, front = notebook(("c0", "x = 1"))
+
+    async def scenario() -> None:
+        await nb.read(None)
+        front.cells[0]["source"] = "x = 1  # the person's"
+        await nb.run("c0", timeout=5)
+
+    with pytest.raises(ToolError, match="the user changed it; nothing was run"):
+        asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "why"),
+    [
+        ("%collet /wait", "code", "sends to the agent itself"),
+        ("%%collet\nhello", "code", "sends to the agent itself"),
+        ("# Title", "markdown", "is a markdown cell: only code cells run"),
+    ],
+)
+def test_a_run_of_a_markdown_cell_or_one_that_talks_to_the_agent_is_refused_before_sending(
+    source, kind, why
+):
+    nb, front = notebook(("c0", source))
+    front.cells[0]["cell_type"] = kind
+    asyncio.run(nb.read(None))
+    with pytest.raises(ToolError, match=why):
+        asyncio.run(nb.run(0, timeout=5))
+    assert [r["op"] for r in front.requests] == ["read"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_run_that_does_not_end_in_time_says_whether_it_waits_behind_another_cell_or_runs():
+    clock = Clock()
+    fronts = FrontEnds(timeout=1.0)
+    front = FakeFront(fronts, [("c0", "train()")])
+    front.answer_runs = False
+    fronts.add(front.send)
+    nb = FrontNotebook(fronts, RunWatch(clock))
+    asyncio.run(nb.read(None))
+    # The person's own long cell runs; the agent's cell waits behind it.
+    nb.watch.on_pre_run_cell(type("Info", (), {"cell_id": "theirs"})())
+    clock.now += 30
+    with pytest.raises(ToolError) as queued:
+        asyncio.run(nb.run(0, timeout=0.05))
+    assert "cell 0 (id c0) has not started after 0.05 s: the kernel is busy with another" in str(
+        queued.value
+    )
+    assert "(it has been running for 30 s)" in str(queued.value)
+    assert "do not run it again" in str(queued.value)
+
+    async def started_then_late() -> None:
+        task = asyncio.ensure_future(nb.run(0, timeout=0.05))
+        await asyncio.sleep(0)  # the request is out: the cell is wanted
+        nb.watch.on_post_run_cell(None)  # the person's cell ends …
+        nb.watch.on_pre_run_cell(type("Info", (), {"cell_id": "c0"})())  # … ours starts
+        clock.now += 12
+        await task
+
+    with pytest.raises(ToolError, match=r"cell 0 \(id c0\) has run for 12 s and has not finished"):
+        asyncio.run(started_then_late())
+    assert nb.watch.wanted == ()
+
+
+def test_a_read_gives_the_pictures_of_the_cells_it_shows():
+    # Mutation: read() returning no images -> the plot never reaches the model.
+    nb, front = notebook(("c0", "df.head()"), ("c1", "df.plot()"))
+    plot = png_base64(40, 30)
+    front.cells[1]["images"] = [{"mime": "image/png", "data": plot}]
+    _, every = asyncio.run(nb.read(None))
+    (image,) = every
+    assert (image.data, image.dimensions, image.source) == (plot, (40, 30), "cell 1")
+    _, first_only = asyncio.run(nb.read([0]))
+    assert first_only == ()

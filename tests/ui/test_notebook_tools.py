@@ -33,7 +33,7 @@ def use(tools, name: str, **arguments):
 
 NAMES = [
     "kernel_vars", "notebook_cells", "propose_cell", "notebook_read", "notebook_edit",
-    "notebook_insert", "notebook_delete",
+    "notebook_insert", "notebook_delete", "notebook_run",
 ]  # fmt: skip
 
 
@@ -46,7 +46,9 @@ def test_the_tools_are_offered_and_only_those_that_change_the_notebook_ask_in_au
         for name, spec in specs.items()
         if needs_approval(mode=ApprovalMode.AUTO, spec=spec, session_allowed=())
     }
-    assert asks == {"propose_cell", "notebook_edit", "notebook_insert", "notebook_delete"}
+    assert asks == {
+        "propose_cell", "notebook_edit", "notebook_insert", "notebook_delete", "notebook_run"
+    }  # fmt: skip
 
 
 def test_kernel_vars_lists_the_users_variables_and_skips_the_rest(shell, tools):

@@ -44,3 +44,17 @@ def test_long_tool_results_are_shortened_to_one_line():
     assert line.startswith("✗ bash")
     assert line.count("\n") == 1
     assert len(line) < 260
+
+
+def test_a_servers_question_and_its_answer_get_a_line_each():
+    from collet_nb.core.events import ElicitationRequested, ElicitationResolved
+
+    out: list[str] = []
+    render = TextRenderer(out.append)
+    render(ElicitationRequested(message_id="m1", elicitation_id="e1", server="t", message="Who?"))
+    render(ElicitationResolved(message_id="m1", elicitation_id="e1", action="accept",
+                               content='{"name": "Ada"}', server="t"))  # fmt: skip
+    assert "".join(out) == (
+        "? MCP server 't' asks (e1): Who? — /answer {…} or /decline\n"
+        '  e1 accept: {"name": "Ada"}\n'
+    )

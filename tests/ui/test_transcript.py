@@ -117,3 +117,43 @@ def test_a_failed_message_whose_retry_has_not_arrived_yet_has_not_ended():
     t.add({"type": "message_state", "message_id": "m2", "state": "queued", "text": "go"})
     t.add({"type": "message_status", "message_id": "m2", "status": "answered"})
     assert t.ended()
+
+
+def test_a_servers_question_and_its_model_request_are_said_with_their_answers():
+    from collet_nb.core.events import (
+        ApprovalResolved,
+        ElicitationRequested,
+        ElicitationResolved,
+        ToolCallStarted,
+        ToolResultReady,
+    )
+    from collet_nb.core.sampling import SampledMessage, SamplingRequest
+
+    request = SamplingRequest(
+        server="t", messages=(SampledMessage(role="user", text="Summarize: the cat sat"),),
+        max_tokens=40, system_prompt="Be brief.",
+    )  # fmt: skip
+    t = Transcript()
+    for event in (
+        ToolCallStarted(message_id="m1", call_id="s1", name="sampling:t", arguments="{}",
+                        preview=request.preview("fake-model")),
+        ApprovalResolved(message_id="m1", call_id="s1", decision="allow_once", by="command",
+                         name="sampling:t"),
+        ToolResultReady(message_id="m1", call_id="s1", name="sampling:t", content="A cat sat.",
+                        is_error=False),
+        ElicitationRequested(message_id="m1", elicitation_id="e1", server="t",
+                             message="Who is <asking>?"),
+        ElicitationResolved(message_id="m1", elicitation_id="e1", action="accept",
+                            content='{"name": "Ada"}', by="sidebar", server="t"),
+    ):  # fmt: skip
+        t.add(event.to_dict())
+    md = t.markdown()
+    assert in_order(
+        md,
+        "**sampling:t** — MCP server `t` asks the model fake-model (up to 40 tokens)",
+        "system: Be brief.\nuser: Summarize: the cat sat",
+        "> **sampling:t** allowed once by command",
+        "A cat sat.",
+        "> **MCP server t asked** (e1): Who is &lt;asking>? — answered by sidebar: "
+        '`{"name": "Ada"}`',
+    )

@@ -21,7 +21,7 @@ def render_result(result: Any, *, cap: int, images_apart: bool = False) -> tuple
     (they travel as images, described where a model takes none).
     """
     blocks = [b for b in result.content if not (images_apart and _image(b, "") is not None)]
-    parts = [_render_block(block) for block in blocks]
+    parts = [block_text(block) for block in blocks]
     if not parts and images_apart and len(blocks) < len(result.content):
         return "", bool(result.is_error)
     if not parts and result.structured_content is not None:
@@ -36,7 +36,7 @@ def prompt_text(result: Any) -> str:
     message the prompt gives the assistant marked ``(assistant)``."""
     parts = []
     for message in result.messages:
-        text = _render_block(message.content)
+        text = block_text(message.content)
         parts.append(f"(assistant) {text}" if str(message.role) == "assistant" else text)
     return "\n\n".join(parts)
 
@@ -61,7 +61,8 @@ def _image(block: Any, source: str) -> Image | None:
     return None
 
 
-def _render_block(block: Any) -> str:
+def block_text(block: Any) -> str:
+    """One content block as the model reads it: its text, else a short description."""
     kind = getattr(block, "type", "")
     if kind == "text":
         return str(block.text)

@@ -5,7 +5,10 @@ that died is started again on the next ``prepare`` or call. Every failure reache
 an ``is_error`` result and ``describe()``; only cancellation propagates.
 
 What the servers say on their own reaches the listeners (``listen``) as events: a ``Notice``
-(a log warning, a renewed HTTP session) and ``ToolProgress`` for a running call.
+(a log warning, a renewed HTTP session) and ``ToolProgress`` for a running call. What they ask
+goes to the handlers of ``answer_with``: questions to the person (elicitation) and requests for
+the session's model (sampling), tagged with the turn they came in. ``attach`` reads the
+resources a message mentions (``@server:uri``).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from collet_nb.adapters.mcp.attach import TOTAL_CHARS, ResourceRead, block, read_of
+from collet_nb.adapters.mcp.attach import summary as read_summary
 from collet_nb.adapters.mcp.catalog import Catalog, McpPrompt, McpResource, McpTool
 from collet_nb.adapters.mcp.content import prompt_text, render_result, result_images
 from collet_nb.adapters.mcp.server import ManagedServer, ServerOptions, describe_error
@@ -24,16 +29,24 @@ from collet_nb.adapters.mcp.state import ServerState, ServerStatus
 from collet_nb.adapters.procs import ProcessRegistry
 from collet_nb.adapters.tools.scope import scope_root
 from collet_nb.core.chat import ToolCall, ToolResult, ToolSpec
+from collet_nb.core.elicitation import ElicitationAnswer, ElicitationRequest
 from collet_nb.core.events import Event, Notice, ToolProgress
+from collet_nb.core.images import Image
 from collet_nb.core.kinds import WorkspaceScope
 from collet_nb.core.mcp_config import McpServerConfig
+from collet_nb.core.mentions import find_resource_mentions, with_attachments
 from collet_nb.core.ports import ToolSource
-from collet_nb.errors import ConfigError, McpServerError
+from collet_nb.core.sampling import SamplingReply, SamplingRequest
+from collet_nb.errors import ColletError, ConfigError, McpServerError, UsageError
 
 logger = logging.getLogger(__name__)
 
 _NAMES_SHOWN = 20
 PROGRESS_INTERVAL = 0.2  # seconds between two progress events of one call (≤ 5 a second)
+
+# Who answers what servers ask: given the id of the turn it came in (see ``answer_with``).
+AskPerson = Callable[[str, ElicitationRequest], Awaitable[ElicitationAnswer]]
+AskModel = Callable[[str, SamplingRequest], Awaitable[SamplingReply]]
 
 
 class McpManager(ToolSource):
@@ -88,6 +101,8 @@ class McpManager(ToolSource):
         self._project = project
         self._listeners: list[Callable[[Event], None]] = []
         self._message_id = ""
+        self._ask_person: AskPerson | None = None
+        self._ask_model: AskModel | None = None
         options = ServerOptions(
             log_dir=Path(log_dir),
             project_dir=project,
@@ -100,6 +115,8 @@ class McpManager(ToolSource):
             output_chars=output_chars,
             roots=self.roots,
             notice=self._notice,
+            elicit=self._elicit,
+            sample=self._sample,
         )
         self._options = options
         self._roots_told: tuple[Path, ...] | None = None
@@ -117,6 +134,22 @@ class McpManager(ToolSource):
         """Have ``listener`` told what the servers say on their own (``Notice``,
         ``ToolProgress``), on the manager's loop; a listener that raises is logged."""
         self._listeners.append(listener)
+
+    def answer_with(self, *, elicit: AskPerson, sample: AskModel) -> None:
+        """Have ``elicit`` ask the person what a server's ``elicitation/create`` asks, and
+        ``sample`` answer its ``sampling/createMessage`` (each given the id of the turn the
+        request came in). Until then, both are refused (nobody can be asked)."""
+        self._ask_person, self._ask_model = elicit, sample
+
+    async def _elicit(self, request: ElicitationRequest) -> ElicitationAnswer:
+        if self._ask_person is None:
+            raise UsageError("no session listens to these MCP servers: nobody can be asked")
+        return await self._ask_person(self._message_id, request)
+
+    async def _sample(self, request: SamplingRequest) -> SamplingReply:
+        if self._ask_model is None:
+            raise UsageError("no session listens to these MCP servers: no model can answer")
+        return await self._ask_model(self._message_id, request)
 
     def begin_turn(self, message_id: str) -> None:
         """Events from now on belong to ``message_id`` (until the next turn begins)."""
@@ -285,6 +318,46 @@ class McpManager(ToolSource):
                 f"MCP server {name!r}: prompt {prompt!r} came back empty", server=name
             )
         return text
+
+    async def read(self, name: str, uri: str) -> ResourceRead:
+        """Resource ``uri`` of server ``name`` (``resources/read``), started if need be.
+
+        Raises:
+            ConfigError: for a name that is not configured.
+            McpServerError: when it cannot start, does not offer resources, or errs.
+        """
+        server = await self._running(name)
+        return read_of(uri, await server.read_resource(uri))
+
+    async def attach(self, text: str) -> tuple[str, tuple[Image, ...]]:
+        """``text`` with the resources it mentions (``@server:uri`` of a configured server)
+        attached after it, each said in a notice (or why it was not attached), and the
+        images among them; the text unchanged when it mentions none. Never raises but for
+        cancellation."""
+        mentions = find_resource_mentions(text, frozenset(self._servers))
+        blocks: list[str] = []
+        images: list[Image] = []
+        used = 0
+        for mention in mentions:
+            token = f"@{mention.token}"
+            try:
+                read = await self.read(mention.server, mention.uri)
+            except ColletError as exc:
+                said = f"{token}: not attached: {exc}"
+                blocks.append(said)
+                self._notice(said, "warning")
+                continue
+            attached = block(mention, read)
+            if used + len(attached) > TOTAL_CHARS:
+                said = f"{token}: not attached (the attachments reached {TOTAL_CHARS:,} characters)"
+                blocks.append(said)
+                self._notice(said, "warning")
+                continue
+            blocks.append(attached)
+            images.extend(read.pictures(token))
+            used += len(attached)
+            self._notice(f"attached {token} ({read_summary(read)})", "info")
+        return with_attachments(text, blocks), tuple(images)
 
     async def _running(self, name: str) -> ManagedServer:
         """Server ``name``, started if it is not running.

@@ -8,7 +8,12 @@ What the server says on its own is followed too: ``tools/list_changed`` lists it
 (on a 2026-07-28 connection through a ``subscriptions/listen`` stream), log notifications go
 to its log file (warnings and worse to the user as a notice), progress goes to the call that
 asked for it, ``roots/list`` is answered with the session's workspace folder, and an HTTP
-session the server forgot (it restarted) is replaced once by a new one.
+session the server forgot (it restarted) is replaced once by a new one. A server that announces
+changes to its resources or prompts has its listing kept until it says the list changed.
+
+What a server asks of this side goes where the manager says: ``elicitation/create`` to the
+person, ``sampling/createMessage`` to the session's model (``people.py``); nothing is answered
+in the person's name.
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ from typing import Any, Final
 import anyio
 
 from collet_nb.adapters.mcp.catalog import McpPrompt, McpResource, McpTool
+from collet_nb.adapters.mcp.people import Elicit, Sample, answer_elicitation, answer_sampling
 from collet_nb.adapters.mcp.state import ServerLifecycle, ServerState, ServerStatus
 from collet_nb.adapters.mcp.stderr_log import StderrLog
 from collet_nb.adapters.mcp.transport import http_transport, stdio_transport
 from collet_nb.adapters.procs import ProcessRegistry, signal_group
 from collet_nb.core.mcp_config import McpServerConfig, McpTransport
-from collet_nb.errors import McpServerError
+from collet_nb.errors import McpServerError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,11 @@ _LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert
 _NOTICE_FROM = _LOG_LEVELS.index("warning")
 _NOTICE_CHARS = 500
 _FIRST_MODERN = "2026-07-28"  # protocol versions are dates: later ones compare greater
+# The list changes that make a kept listing stale (tools are listed again at once instead).
+_LIST_CHANGES = {
+    "notifications/resources/list_changed": "resources",
+    "notifications/prompts/list_changed": "prompts",
+}
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -63,6 +74,10 @@ def _no_roots() -> tuple[Path, ...]:
 
 def _no_notice(text: str, level: str) -> None:
     """Drop it (a manager nobody listens to)."""
+
+
+async def _nobody_asked(request: Any) -> Any:
+    raise UsageError("no session is listening to this MCP server: nobody can be asked")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +98,10 @@ class ServerOptions:
         roots: the folders the client offers as its roots (the session's workspace scope),
             asked each time a server lists them.
         notice: tells the user something (``text``, ``level``: ``info`` or ``warning``).
+        elicit: asks the person what a server's ``elicitation/create`` asks; its answer goes
+            back (a ColletError refuses the request, saying why).
+        sample: has the session's model answer a server's ``sampling/createMessage`` once the
+            person allows it (a ColletError refuses it, saying why).
     """
 
     log_dir: Path
@@ -96,6 +115,8 @@ class ServerOptions:
     output_chars: int = 30_000
     roots: Callable[[], tuple[Path, ...]] = _no_roots
     notice: Callable[[str, str], None] = _no_notice
+    elicit: Elicit = _nobody_asked
+    sample: Sample = _nobody_asked
 
 
 @dataclass(kw_only=True, eq=False)
@@ -152,6 +173,10 @@ class ManagedServer:
         self._sessions = 0  # how many sessions were started (a renewal starts one)
         self._renewing = asyncio.Lock()
         self._stale = False  # tools/list_changed came before the session could act on it
+        # Listings of servers that announce their changes, kept until they change; a change
+        # during a listing bumps its count, so that listing is not kept.
+        self._kept: dict[str, tuple[Any, ...]] = {}
+        self._changes: dict[str, int] = {"resources": 0, "prompts": 0}
         self._relisting = False
         self._relist_again = False
 
@@ -286,7 +311,7 @@ class ManagedServer:
             pages = _pages(client.list_resources, lambda page: page.resources)
             return tuple([McpResource.from_listing(r) async for r in pages])
 
-        result: tuple[McpResource, ...] = await self._request("resources/list", {}, None, op)
+        result: tuple[McpResource, ...] = await self._listing("resources", op)
         return result
 
     async def list_prompts(self) -> tuple[McpPrompt, ...]:
@@ -301,8 +326,44 @@ class ManagedServer:
             pages = _pages(client.list_prompts, lambda page: page.prompts)
             return tuple([McpPrompt.from_listing(p) async for p in pages])
 
-        result: tuple[McpPrompt, ...] = await self._request("prompts/list", {}, None, op)
+        result: tuple[McpPrompt, ...] = await self._listing("prompts", op)
         return result
+
+    async def _listing(self, kind: str, op: Callable[[Any], Awaitable[Any]]) -> Any:
+        """``resources`` or ``prompts``: kept from the last listing when the server announces
+        its changes (``listChanged``) and has not announced one since; else listed now."""
+        kept = self._kept.get(kind)
+        if kept is not None:
+            return kept
+        changes = self._changes[kind]
+        listed = await self._request(f"{kind}/list", {}, None, op)
+        if self._changes[kind] == changes and self._announces(kind):
+            self._kept[kind] = listed
+        return listed
+
+    def _announces(self, kind: str) -> bool:
+        client = self._client
+        capability = getattr(client.server_capabilities, kind, None) if client else None
+        return bool(capability is not None and getattr(capability, "list_changed", False))
+
+    def _list_changed(self, kind: str) -> None:
+        """The server says its ``kind`` changed: the next listing asks it again."""
+        self._changes[kind] += 1
+        if self._kept.pop(kind, None) is not None:
+            logger.info("MCP server %r changed its %s", self.name, kind)
+
+    async def read_resource(self, uri: str) -> Any:
+        """Resource ``uri`` (``resources/read``): the SDK's ``ReadResourceResult``.
+
+        Raises:
+            McpServerError: when it is not running, does not offer resources, errs or times out.
+        """
+        self._require("resources")
+
+        async def op(client: Any) -> Any:
+            return await client.read_resource(uri)
+
+        return await self._request(f"resources/read {uri!r}", {}, None, op)
 
     async def get_prompt(self, name: str, arguments: dict[str, str]) -> Any:
         """Prompt ``name`` with ``arguments`` (``prompts/get``): the SDK's ``GetPromptResult``.
@@ -455,7 +516,10 @@ class ManagedServer:
                         tg.start_soon(self._watch, self.pid)
                     if self._stale:
                         tg.start_soon(self._relist, client)
-                    if _modern(client) and _announces_tools(client):
+                    if _modern(client) and (
+                        _announces_tools(client)
+                        or any(self._announces(kind) for kind in _LIST_CHANGES.values())
+                    ):
                         tg.start_soon(self._listen, client)
                     await self._stop.wait()
                     tg.cancel_scope.cancel()
@@ -468,6 +532,7 @@ class ManagedServer:
 
         config = self.config
         self._session_lost = self._stale = False
+        self._kept.clear()  # a new session: its lists are asked for anew
         if config.transport is McpTransport.HTTP:
             transport = http_transport(
                 config.url, config.headers, on_session_lost=self._lose_session
@@ -490,6 +555,8 @@ class ManagedServer:
             message_handler=self._on_message,
             logging_callback=self._on_log,
             list_roots_callback=self._on_roots,
+            elicitation_callback=self._on_elicit,
+            sampling_callback=self._on_sample,
             log_level=_LOG_LEVEL,
         ) as client:
             yield client
@@ -503,12 +570,21 @@ class ManagedServer:
     # --- what the server says on its own ------------------------------------------------------
 
     async def _on_message(self, message: Any) -> None:
-        if getattr(message, "method", None) == "notifications/tools/list_changed":
+        method = getattr(message, "method", None)
+        if method == "notifications/tools/list_changed":
             tg, client = self._tg, self._client
             if tg is None or client is None:
                 self._stale = True  # still starting: listed again once running
             else:
                 tg.start_soon(self._relist, client)
+        elif method in _LIST_CHANGES:
+            self._list_changed(_LIST_CHANGES[method])
+
+    async def _on_elicit(self, context: Any, params: Any) -> Any:
+        return await answer_elicitation(self.name, params, self.options.elicit)
+
+    async def _on_sample(self, context: Any, params: Any) -> Any:
+        return await answer_sampling(self.name, params, self.options.sample)
 
     async def _relist(self, client: Any) -> None:
         """List the tools again (one listing at a time; changes meanwhile list once more)."""
@@ -542,10 +618,20 @@ class ManagedServer:
 
     async def _listen(self, client: Any) -> None:
         """Hold a 2026-07-28 ``subscriptions/listen`` stream, without which no list change
-        is sent; each event also reaches ``_on_message``, which lists the tools again."""
+        is sent; each event also reaches ``_on_message``, which lists the tools again (or
+        forgets a kept listing of resources or prompts)."""
+        tools = _announces_tools(client)
         try:
-            async with client.listen(tools_list_changed=True) as events:
-                await self._relist(client)  # a change before the stream was open is not replayed
+            async with client.listen(
+                tools_list_changed=tools,
+                resources_list_changed=self._announces("resources"),
+                prompts_list_changed=self._announces("prompts"),
+            ) as events:
+                # A change before the stream was open is not replayed.
+                for kind in _LIST_CHANGES.values():
+                    self._list_changed(kind)
+                if tools:
+                    await self._relist(client)
                 async for _event in events:
                     pass
         except Exception as exc:

@@ -29,7 +29,20 @@ export interface Actions {
   retry(messageId: string): Promise<ActionReply>;
   /** Take a queued message out of the queue. */
   remove(messageId: string): Promise<ActionReply>;
+  /**
+   * Answer what an MCP server asks: `answer` (`text`: the form's JSON object; fields left out
+   * take their defaults), `decline`, or `dismiss` (its Cancel).
+   */
+  elicit(
+    messageId: string,
+    elicitationId: string,
+    action: ElicitationActionName,
+    text: string
+  ): Promise<ActionReply>;
 }
+
+/** The actions of a server's question. */
+export type ElicitationActionName = 'answer' | 'decline' | 'dismiss';
 
 /**
  * Actions made of `action` requests.
@@ -53,6 +66,8 @@ export function requestActions(
       act(approved ? 'approve' : 'reject', messageId, { text: note }),
     cancel: messageId => act('cancel', messageId),
     retry: messageId => act('retry', messageId),
-    remove: messageId => act('remove', messageId)
+    remove: messageId => act('remove', messageId),
+    elicit: (messageId, elicitationId, action, text) =>
+      act(action, messageId, { call_id: elicitationId, text })
   };
 }

@@ -5,8 +5,10 @@
  */
 
 import type { Item, Message, PlanCard, RetryWait, TextItem } from '../conversation';
+import { asking } from '../conversation';
 import type { Actions } from './actions';
 import { box, button, h, inlineCode } from './dom';
+import { elicitationNode } from './elicitation';
 import { markdownHtml, markdownNode } from './markdown';
 import { toolCardNode } from './tools';
 import {
@@ -270,7 +272,11 @@ export class MessageView {
   private _draw(message: Message, item: Item): HTMLElement {
     const drawn = this._drawn.get(item);
     const key =
-      item.kind === 'tool' ? `${item.rev}:${stageOf(item, message.status)}` : `${item.rev}`;
+      item.kind === 'tool'
+        ? `${item.rev}:${stageOf(item, message.status)}`
+        : item.kind === 'elicitation'
+          ? `${item.rev}:${asking(message, item)}` // its message's end closes it
+          : `${item.rev}`;
     if (drawn?.key === key) {
       return drawn.node;
     }
@@ -286,6 +292,9 @@ export class MessageView {
         break;
       case 'plan':
         node = planNode(message.id, item, this._actions);
+        break;
+      case 'elicitation':
+        node = elicitationNode(message, item, this._actions);
         break;
       case 'note':
         node = noteNode(item.text, item.level);

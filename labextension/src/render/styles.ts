@@ -50,6 +50,7 @@ const CSS = `
 .collet-view .collet-pill[data-status='answered'] { background: var(--collet-ok); color: var(--collet-on-color); border-color: transparent; }
 .collet-view .collet-pill[data-status='failed'] { background: var(--collet-error); color: var(--collet-on-color); border-color: transparent; }
 .collet-view .collet-pill[data-status='awaiting_approval'],
+.collet-view .collet-pill[data-status='awaiting_input'],
 .collet-view .collet-pill[data-status='awaiting_plan'] { background: var(--collet-warn); color: var(--collet-on-color); border-color: transparent; }
 .collet-view .collet-phase { color: var(--collet-fg-muted); font-style: italic; }
 .collet-view .collet-user {
@@ -137,12 +138,38 @@ const CSS = `
 }
 .collet-view .collet-label, .collet-view .collet-hint { color: var(--collet-fg-muted); font-size: var(--jp-ui-font-size1, 13px); }
 .collet-view .collet-problem { color: var(--collet-error); white-space: pre-wrap; }
+.collet-view .collet-warning { color: var(--collet-warn); white-space: pre-wrap; }
 .collet-view .collet-kv { border-collapse: collapse; margin: 4px 0; font-size: var(--jp-ui-font-size1, 13px); max-width: 100%; }
 .collet-view .collet-kv th, .collet-view .collet-kv td {
   border: 1px solid var(--collet-border); padding: 2px 6px; vertical-align: top; text-align: left;
 }
 .collet-view .collet-kv th { font-family: var(--collet-code-font); font-weight: 600; white-space: nowrap; background: var(--collet-bg-soft); }
 .collet-view .collet-kv td { font-family: var(--collet-code-font); white-space: pre-wrap; overflow-wrap: anywhere; }
+.collet-view .collet-elicitation {
+  border: 1px solid var(--collet-border); border-radius: 4px;
+  padding: 6px 8px; background: var(--collet-bg);
+}
+.collet-view .collet-elicitation[data-state='pending'] {
+  border-color: var(--collet-warn); box-shadow: 0 0 0 1px var(--collet-warn) inset;
+}
+.collet-view .collet-elicitation[data-state='pending'] .collet-stage { color: var(--collet-warn); font-weight: 600; }
+.collet-view .collet-elicit-message { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.collet-view .collet-elicit-url { margin: 4px 0; overflow-wrap: anywhere; font-family: var(--collet-code-font); }
+.collet-view .collet-elicit-url a { color: var(--jp-content-link-color, var(--vscode-textLink-foreground, #1565c0)); }
+.collet-view .collet-elicit-form { margin-top: 4px; }
+.collet-view .collet-field { display: grid; grid-template-columns: minmax(7em, max-content) minmax(0, 1fr); gap: 2px 8px; align-items: center; margin: 4px 0; }
+.collet-view .collet-field > .collet-hint { grid-column: 2; font-size: var(--jp-ui-font-size0, 11px); }
+.collet-view .collet-field-label { font-size: var(--jp-ui-font-size1, 13px); font-weight: 600; }
+.collet-view .collet-field-required { color: var(--collet-error); }
+.collet-view .collet-field-input {
+  box-sizing: border-box; width: 100%; min-width: 6em; padding: 2px 6px;
+  font: inherit; font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--collet-fg); background: var(--collet-bg-input);
+  border: 1px solid var(--collet-border-strong); border-radius: 2px;
+}
+.collet-view .collet-field-check { justify-self: start; margin: 0; }
+.collet-view .collet-field-choices { display: flex; flex-wrap: wrap; gap: 2px 10px; font-size: var(--jp-ui-font-size1, 13px); }
+.collet-view .collet-sample-msg { margin: 4px 0; }
 .collet-view .collet-approval { margin-top: 6px; }
 .collet-view .collet-ask { font-weight: 600; margin-bottom: 4px; }
 .collet-view .collet-buttons { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 4px; }
@@ -159,6 +186,8 @@ const CSS = `
 .collet-view .collet-decision[data-decision='reject']::before { content: '✗ '; color: var(--collet-error); }
 .collet-view .collet-result { margin-top: 4px; font-size: var(--jp-ui-font-size1, 13px); overflow-wrap: anywhere; }
 .collet-view .collet-result.collet-is-error, .collet-view .collet-result.collet-is-error summary { color: var(--collet-error); }
+.collet-view .collet-pictures { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 4px; }
+.collet-view .collet-picture { max-width: 100%; max-height: 320px; border: 1px solid var(--collet-border); border-radius: 3px; background: #fff; }
 .collet-view .collet-reply { font-size: var(--jp-ui-font-size1, 13px); color: var(--collet-fg-muted); }
 .collet-view .collet-reply:empty { display: none; }
 .collet-view .collet-is-error { color: var(--collet-error); }

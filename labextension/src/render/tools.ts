@@ -13,8 +13,12 @@ import type {
   FileWritePreview,
   JsonValue,
   McpPreview,
-  MessageStatus
+  NotebookRunPreview,
+  MessageStatus,
+  ResultImage,
+  SamplingPreview
 } from '../protocol';
+import { IMAGE_TYPES } from '../protocol';
 import type { Actions } from './actions';
 import { box, button, fold, h } from './dom';
 import { codeBlock, diffBlock } from './markdown';
@@ -126,8 +130,59 @@ export function argsTable(args: Record<string, JsonValue>): HTMLElement {
   return table;
 }
 
+/** A cell the agent runs: what it would do to existing variables, the code, how long. */
+function notebookRun(preview: NotebookRunPreview): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  if (preview.problem) {
+    parts.push(h('div', 'problem', `will fail: ${preview.problem}`));
+  }
+  for (const warning of preview.warnings) {
+    parts.push(h('div', 'warning', warning));
+  }
+  if (preview.code) {
+    parts.push(codeBlock(preview.code, preview.language));
+  }
+  const waits =
+    preview.timeout > 0
+      ? `runs in the kernel as if you ran it · waited for up to ${preview.timeout.toLocaleString('en')} s`
+      : 'runs in the kernel from this turn · its output shows here only';
+  parts.push(h('div', 'hint', waits));
+  return parts;
+}
+
 function mcp(preview: McpPreview): HTMLElement[] {
   return [argsTable(preview.arguments)];
+}
+
+/** What a server asks the model: its system prompt, each message, the cap and the model. */
+function sampling(preview: SamplingPreview): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  if (preview.system_prompt !== '') {
+    parts.push(
+      box('div', 'sample-msg', [
+        h('div', 'label', 'system prompt'),
+        h('pre', 'raw', preview.system_prompt)
+      ])
+    );
+  }
+  for (const message of preview.messages) {
+    const node = box('div', 'sample-msg', [
+      h('div', 'label', message.role),
+      h('pre', 'raw', message.text)
+    ]);
+    node.dataset.role = message.role;
+    parts.push(node);
+  }
+  const model = preview.model || 'the session’s model';
+  parts.push(
+    h(
+      'div',
+      'hint',
+      `up to ${preview.max_tokens.toLocaleString('en')} tokens · answered by ${model} · ` +
+        'counted in /cost'
+    )
+  );
+  return parts;
 }
 
 function args(preview: ArgsPreview): HTMLElement[] {
@@ -165,6 +220,10 @@ function previewParts(card: ToolCard): HTMLElement[] {
       return bash(preview);
     case 'mcp':
       return mcp(preview);
+    case 'sampling':
+      return sampling(preview);
+    case 'notebook_run':
+      return notebookRun(preview);
     case 'args':
       return args(preview);
   }
@@ -181,6 +240,11 @@ function head(card: ToolCard, stageWord: string): HTMLElement {
     if (preview.read_only) {
       parts.push(h('span', 'badge', 'read-only'));
     }
+  } else if (preview?.kind === 'sampling') {
+    parts.push(
+      h('span', 'tool-name', 'sampling'),
+      h('span', 'tool-summary', `MCP server ${preview.server} asks the model`)
+    );
   } else {
     parts.push(h('span', 'tool-name', card.name));
     const said = summary(preview);
@@ -195,6 +259,19 @@ function head(card: ToolCard, stageWord: string): HTMLElement {
   return box('div', 'tool-head', parts);
 }
 
+/** A picture a tool returned, as an <img> of its data URL (raster types only: an SVG could
+ * carry script). */
+function picture(image: ResultImage): HTMLElement | null {
+  if (!(IMAGE_TYPES as readonly string[]).includes(image.mime)) {
+    return null;
+  }
+  const img = h('img', 'picture');
+  img.src = `data:${image.mime};base64,${image.data}`;
+  img.alt = image.source ? `image from ${image.source}` : 'image';
+  img.loading = 'lazy';
+  return img;
+}
+
 function result(card: ToolCard): HTMLElement | null {
   const res = card.result;
   if (res === null) {
@@ -203,18 +280,23 @@ function result(card: ToolCard): HTMLElement | null {
   const label = res.is_error ? 'error' : 'result';
   const took = res.duration_s > 0 ? ` · ${seconds(res.duration_s)}` : '';
   const text = res.content;
+  const pictures = res.images.map(picture).filter((p): p is HTMLElement => p !== null);
+  let node: HTMLElement;
   if (text.length <= SHORT_RESULT && !text.includes('\n')) {
-    const node = box('div', 'result', [h('span', 'label', `${label}${took}: `), text || '(empty)']);
-    node.classList.toggle('collet-is-error', res.is_error);
-    return node;
+    const shown = text || (pictures.length > 0 ? '' : '(empty)');
+    node = box('div', 'result', [h('span', 'label', `${label}${took}: `), shown]);
+  } else {
+    node = fold(
+      'result',
+      `${label} · ${lines(lineCount(text))} · ${text.length.toLocaleString('en')} characters${took}`,
+      () => h('pre', 'raw', text)
+    );
   }
-  const node = fold(
-    'result',
-    `${label} · ${lines(lineCount(text))} · ${text.length.toLocaleString('en')} characters${took}`,
-    () => h('pre', 'raw', text)
-  );
   node.classList.toggle('collet-is-error', res.is_error);
-  return node;
+  // Outside the fold: a picture is what the person looks for first.
+  return pictures.length > 0
+    ? box('div', 'result-pictures', [node, box('div', 'pictures', pictures)])
+    : node;
 }
 
 /** The Allow once / Allow for session / Deny row of a waiting call. */
@@ -273,8 +355,14 @@ function pendingBox(messageId: string, card: ToolCard, actions: Actions): HTMLEl
       decide('deny');
     }
   });
+  const preview = card.preview;
+  const ask =
+    preview?.kind === 'sampling'
+      ? `Let MCP server ${preview.server} use the model ` +
+        `(up to ${preview.max_tokens.toLocaleString('en')} tokens)?`
+      : `Allow ${card.name}?`;
   return box('div', 'approval', [
-    h('div', 'ask', `Allow ${card.name}?`),
+    h('div', 'ask', ask),
     box('div', 'buttons', [...buttons, reason]),
     said
   ]);

@@ -3,7 +3,14 @@
  * the same, and the same as the saved transcript (collet_nb/ui/transcript.py).
  */
 
-import type { Approval, Message, PlanDecision, RetryWait, ToolCard } from '../conversation';
+import type {
+  Approval,
+  ElicitationAnswer,
+  Message,
+  PlanDecision,
+  RetryWait,
+  ToolCard
+} from '../conversation';
 import type { SessionSettings } from '../conversation';
 import type { Decision, MessageStatus, Preview } from '../protocol';
 
@@ -129,9 +136,38 @@ export function summary(preview: Preview | null): string {
       return 'runs a command';
     case 'mcp':
       return `calls ${preview.tool} on MCP server ${preview.server}`;
+    case 'sampling':
+      return `asked by MCP server ${preview.server}`;
+    case 'notebook_run':
+      if (preview.problem) {
+        return `runs ${preview.path} (will fail: ${preview.problem})`;
+      }
+      return preview.warnings.length > 0
+        ? `runs ${preview.path} (${preview.warnings.join('; ')})`
+        : `runs ${preview.path}`;
     case 'args':
       return '';
   }
+}
+
+const ANSWERS: Record<ElicitationAnswer['action'], string> = {
+  accept: 'answered',
+  decline: 'declined',
+  cancel: 'cancelled'
+};
+
+/** `answered by button at 14:02`, `cancelled when its turn ended`. */
+export function answerLine(answer: ElicitationAnswer): string {
+  const when = clock(answer.at);
+  const who =
+    answer.by === 'cancel'
+      ? ' when its turn ended or was cancelled'
+      : answer.by === 'server'
+        ? ' by the server (it withdrew the question)'
+        : answer.by
+          ? ` by ${answer.by}`
+          : '';
+  return `${ANSWERS[answer.action]}${who}${when ? ` at ${when}` : ''}`;
 }
 
 /** Where a tool call stands: what the card's badge says and `data-stage` carries. */
@@ -148,7 +184,9 @@ export function stageOf(card: ToolCard, status: MessageStatus): Stage {
   if (denied) {
     return 'denied';
   }
-  return status === 'running' || status === 'awaiting_approval' ? 'running' : 'not run';
+  return status === 'running' || status === 'awaiting_approval' || status === 'awaiting_input'
+    ? 'running'
+    : 'not run';
 }
 
 export const STAGE_WORDS: Record<Stage, string> = {
@@ -160,12 +198,14 @@ export const STAGE_WORDS: Record<Stage, string> = {
   'not run': 'not run'
 };
 
-/** Whether Cancel can act on the message: queued, running or waiting on a tool call. */
+/** Whether Cancel can act on the message: queued, running, or waiting on a tool call or on
+ * an answer to a server's question. */
 export function canCancel(message: Message): boolean {
   return (
     message.status === 'queued' ||
     message.status === 'running' ||
-    message.status === 'awaiting_approval'
+    message.status === 'awaiting_approval' ||
+    message.status === 'awaiting_input'
   );
 }
 

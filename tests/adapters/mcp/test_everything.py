@@ -171,3 +171,28 @@ def test_its_tiny_image_comes_back_as_an_image_not_a_placeholder(tmp_path):
             assert "[image" not in result.content
 
     run(scenario())
+
+
+def test_mcp_list_says_which_tool_is_not_offered_because_it_requires_tasks(tmp_path):
+    # Mutation: _server_line dropping status.not_offered -> the line does not say it.
+    from tests.runtime.test_hub import NB, command, make_hub
+
+    folder = tmp_path / "project" / ".collet"
+    folder.mkdir(parents=True)
+    (folder / "mcp.json").write_text(json.dumps({"mcpServers": {"everything": everything_stdio()}}))
+
+    async def main():
+        hub = make_hub(tmp_path)
+        hub.runner(NB)
+        restarted = await command(hub, "/mcp restart everything").later()
+        listed = command(hub, "/mcp list").text
+        await hub.aclose()
+        return restarted, listed
+
+    restarted, listed = run(main())
+    for said in (restarted, listed):
+        assert said.startswith("everything: running · stdio ")
+        assert (
+            "\n    simulate-research-query: not offered: it runs only as an MCP task "
+            "(taskSupport: required), which collet_nb does not support"
+        ) in said
