@@ -24,6 +24,7 @@ QUIRKS = frozenset(
         "reasoning",  # reasoning under "reasoning" (Ollama, OpenRouter), not "reasoning_content"
         "reasoning_both",  # vLLM: the same reasoning under both names
         "split_utf8",  # every multi-byte character split across two HTTP chunks
+        "burst",  # every event in one HTTP chunk (a buffering proxy, a server faster than us)
         "malformed",  # junk lines, comments, unknown fields, "data:" without a space, bad JSON
         "crlf",  # CRLF line endings
         "no_done",  # OpenAI: no "data: [DONE]" (the stream just ends after finish_reason)
@@ -576,6 +577,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
+        if "burst" in script.quirks and fault is None:
+            events = ["".join(events)]
         for number, event in enumerate(events):
             if isinstance(fault, Cut) and number == fault.after_events:
                 self._drop()

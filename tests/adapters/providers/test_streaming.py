@@ -32,9 +32,10 @@ def test_plain_text_streams_in_pieces_and_reports_usage_once(talk, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_burst_arrives_as_one_chunk_in_order(talk, kind):
-    # Mutation: feed_many yielding one chunk per event -> hundreds of chunks here.
+    # What one network read delivers goes on as one batch, whatever its size. Mutation:
+    # feed_many yielding one chunk per event -> hundreds of chunks here.
     text = "".join(f"word{n} " for n in range(600))
-    with FakeLLM([Rule(text=text, chunk_size=3, delay=0.2)]) as llm:
+    with FakeLLM([Rule(text=text, chunk_size=3, quirks={"burst"})]) as llm:
         result = talk(kind, llm.base_url)
     assert result.text == text
     pieces = sum(isinstance(c, TextChunk) for c in result.chunks)
