@@ -201,3 +201,39 @@ def test_run_all_of_the_queue_lesson_finishes_every_cell_without_an_error(
     assert page.locator(STDERR_SHOWN).count() == expected
     assert page.locator("text=Error displaying widget").count() == 0
     assert missing_in_order(printed(cells), CLAIMS["02_queue"]) == []
+
+
+# Run the active cell and select the next one (Shift+Enter); resolve once it has a count.
+RUN_ONE = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  const cell = panel.content.activeCell;
+  await app.commands.execute('notebook:run-cell-and-select-next');
+  return cell.model.type === 'code' ? cell.model.sharedModel.getSource().slice(0, 40) : '';
+}"""
+
+
+def test_the_data_lesson_run_cell_by_cell_ends_with_the_agents_fix(
+    page: Any, lessons: Lab, request: pytest.FixtureRequest
+) -> None:
+    # As the lesson asks in JupyterLab: one cell at a time, each after the one before is done
+    # (the agent inserts, runs, fixes and reruns cells through the page meanwhile).
+    nb = Notebook(page, lessons)
+    page.goto(f"{lessons.url}/lab/tree/07_data.ipynb")
+    nb.wait_kernel_idle()
+    total = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.length")
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0; }")
+    for _ in range(total):
+        page.evaluate(RUN_ONE)
+        page.wait_for_timeout(300)  # the agent's runs start on their own, between cells
+        nb.wait_kernel_idle(timeout=RUN_ALL_TIMEOUT)
+    shot(page, request.node.name, "end")
+    cells = page.evaluate(CODE_CELLS)
+    # The lesson's own last cell reads the column the agent's fixed cell made.
+    (check,) = [c for c in cells if c["source"].startswith('print(data.groupby("region")')]
+    assert not [o for o in check["outputs"] if is_error(o)], text(check["outputs"][0])
+    assert "north    67.5" in printed([check])
+    # The agent's cell, marked with its message, ran without an error.
+    (agents,) = [c for c in cells if 'data["revenue"] = data["units"]' in c["source"]]
+    assert agents["count"]
+    assert not [o for o in agents["outputs"] if is_error(o)]
