@@ -21,13 +21,24 @@ def npm_bin(package: str, command: str) -> Path:
     Raises:
         pytest's Failed: when Node.js or npm is missing or the install fails, saying what to do.
     """
-    import pytest
 
     name, _, version = package.rpartition("@")
     entry = NPM_CACHE / "node_modules" / ".bin" / command
     manifest = NPM_CACHE / "node_modules" / name / "package.json"
     if entry.exists() and manifest.is_file() and f'"version": "{version}"' in manifest.read_text():
         return entry
+    return npm_install(package, entry)
+
+
+def npm_install(package: str, entry: Path) -> Path:
+    """Install ``package`` (``name@version``) from npm into the cache and return ``entry``, a
+    file it brings.
+
+    Raises:
+        pytest's Failed: when Node.js or npm is missing or the install fails, saying what to do.
+    """
+    import pytest
+
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         pytest.fail(

@@ -23,14 +23,12 @@ from collet_nb.adapters.mcp import McpManager
 from collet_nb.adapters.procs import ProcessRegistry, group_alive
 from collet_nb.core.chat import ToolCall, ToolResult
 from collet_nb.core.mcp_config import parse_mcp_config
+from tests.support.npm import NPM_CACHE, npm_install
 
 SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_server.py")
 TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 BOUND = 60.0  # no scenario may take longer, whatever goes wrong
 EVERYTHING = "@modelcontextprotocol/server-everything@2026.8.31"
-EVERYTHING_DIR = Path(
-    os.environ.get("COLLET_TEST_NPM_CACHE", Path.home() / ".cache" / "collet-test-npm")
-)
 
 
 def run(coro: Any, timeout: float = BOUND) -> Any:
@@ -132,25 +130,8 @@ def everything_server() -> Path:
     Raises:
         pytest's Failed: when npm is missing or the install fails, saying what to do.
     """
-    import pytest
-
-    entry = EVERYTHING_DIR / "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-    if entry.is_file():
-        return entry
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail("server-everything tests need Node.js >= 18 and npm on the PATH")
-    EVERYTHING_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(EVERYTHING_DIR), EVERYTHING],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0 or not entry.is_file():
-        pytest.fail(f"npm install {EVERYTHING} failed: {done.stderr[-2000:]}")
-    return entry
+    entry = NPM_CACHE / "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    return entry if entry.is_file() else npm_install(EVERYTHING, entry)
 
 
 def everything_stdio(**fields: Any) -> dict[str, Any]:
