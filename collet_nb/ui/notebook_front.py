@@ -297,17 +297,26 @@ class FrontNotebook:
             used += len(text)
         return "\n\n".join(parts), tuple(images[:MAX_IMAGES])
 
+    def _read_cell(self, ref: CellRef, *, tool: str, doing: str) -> tuple[str, str]:
+        """The id of the cell ``ref`` names and its source as the agent last read it.
+
+        Raises:
+            ToolError: the agent has not read that cell (before ``doing`` it).
+        """
+        cell_id = self.resolve(ref, tool=tool)
+        source = self.seen.get(cell_id)
+        if source is None:
+            raise ToolError(
+                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
+                f"{doing} it",
+                tool=tool,
+            )
+        return cell_id, source
+
     async def edit(self, ref: CellRef, source: str) -> str:
         """Replace one cell's source; the ``notebook_edit`` text."""
         tool = NOTEBOOK_EDIT.name
-        cell_id = self.resolve(ref, tool=tool)
-        expected = self.seen.get(cell_id)
-        if expected is None:
-            raise ToolError(
-                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
-                "editing it",
-                tool=tool,
-            )
+        cell_id, expected = self._read_cell(ref, tool=tool, doing="editing")
         # Refused when the cell is no longer what the agent read: ``seen`` keeps the old
         # source, so a retry is refused too until the agent reads the cell again.
         reply = await self.fronts.ask(
@@ -347,14 +356,7 @@ class FrontNotebook:
     async def delete(self, ref: CellRef) -> str:
         """Delete one cell; the ``notebook_delete`` text."""
         tool = NOTEBOOK_DELETE.name
-        cell_id = self.resolve(ref, tool=tool)
-        expected = self.seen.get(cell_id)
-        if expected is None:
-            raise ToolError(
-                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
-                "deleting it",
-                tool=tool,
-            )
+        cell_id, expected = self._read_cell(ref, tool=tool, doing="deleting")
         where = self.where(cell_id)
         reply = await self.fronts.ask(
             {"op": "delete", "cell_id": cell_id, "expected": expected,
@@ -379,14 +381,7 @@ class FrontNotebook:
             ToolError: no such cell read, not a code cell, or a cell that sends to the agent.
         """
         tool = NOTEBOOK_RUN.name
-        cell_id = self.resolve(ref, tool=tool)
-        source = self.seen.get(cell_id)
-        if source is None:
-            raise ToolError(
-                f"you have not read {self.where(cell_id)}: read it (notebook_read) before "
-                "running it",
-                tool=tool,
-            )
+        cell_id, source = self._read_cell(ref, tool=tool, doing="running")
         kind = self.kinds.get(cell_id, "code")
         if kind != "code":
             raise ToolError(
