@@ -252,6 +252,33 @@ function reply(
  * (null: this front end runs nothing), and say how it went. A run is refused unless the cell
  * is still the code cell the agent read; its reply comes once the cell has run.
  */
+/** The cell a request names, still as the agent read it (`expected`): the cell, its index and
+ * how it reads now; else why nothing was `done` and what to do (`then`). */
+function readCell(
+  notebook: NotebookLike,
+  request: NotebookRequest,
+  done: string,
+  then: string
+): { cell: CellLike; index: number; wire: WireCell } | string {
+  const id = request.cell_id ?? '';
+  const index = where(notebook, id);
+  const cell = notebook.cells[index];
+  if (cell === undefined) {
+    return (
+      `cell ${id} is no longer in the notebook (the user deleted it?); nothing was ${done}: ` +
+      'read the notebook again'
+    );
+  }
+  const wire = wireCell(cell, index);
+  if (request.expected !== undefined && wire.source !== request.expected) {
+    return (
+      `the user changed cell ${index} (id ${id}) since you read it; nothing was ${done}. ` +
+      `Its source now:\n${wire.source}\n(${then})`
+    );
+  }
+  return { cell, index, wire };
+}
+
 export async function answerNotebookRequest(
   notebook: NotebookLike | null,
   request: NotebookRequest,
@@ -263,21 +290,16 @@ export async function answerNotebookRequest(
   }
   const refuse = (error: string): NotebookReply => reply(request, path, { ok: false, error });
   const id = request.cell_id ?? '';
-  const index = where(notebook, id);
-  const cell = notebook.cells[index];
-  if (cell === undefined) {
-    return refuse(
-      `cell ${id} is no longer in the notebook (the user deleted it?); nothing was run: read ` +
-        'the notebook again'
-    );
+  const target = readCell(
+    notebook,
+    request,
+    'run',
+    'read the notebook again, then run what is there now'
+  );
+  if (typeof target === 'string') {
+    return refuse(target);
   }
-  const now = wireCell(cell, index).source;
-  if (request.expected !== undefined && now !== request.expected) {
-    return refuse(
-      `the user changed cell ${index} (id ${id}) since you read it; nothing was run. Its ` +
-        `source now:\n${now}\n(read the notebook again, then run what is there now)`
-    );
-  }
+  const { cell, index } = target;
   if (cell.cell_type !== 'code') {
     return refuse(`cell ${index} (id ${id}) is a ${cell.cell_type} cell: only code cells run`);
   }
@@ -314,22 +336,16 @@ export function answerNotebook(
     case 'read':
       return answer({ cells: notebook.cells.map(wireCell) });
     case 'edit': {
-      const id = request.cell_id ?? '';
-      const index = where(notebook, id);
-      const cell = notebook.cells[index];
-      if (cell === undefined) {
-        return refuse(
-          `cell ${id} is no longer in the notebook (the user deleted it?); nothing was ` +
-            'edited: read the notebook again'
-        );
+      const target = readCell(
+        notebook,
+        request,
+        'edited',
+        'read the notebook again, then edit what is there now'
+      );
+      if (typeof target === 'string') {
+        return refuse(target);
       }
-      const now = wireCell(cell, index).source;
-      if (request.expected !== undefined && now !== request.expected) {
-        return refuse(
-          `the user changed cell ${index} (id ${id}) since you read it; nothing was edited. ` +
-            `Its source now:\n${now}\n(read the notebook again, then edit what is there now)`
-        );
-      }
+      const { cell, index } = target;
       asOneStep(cell, () => {
         cell.setSource(request.source ?? '');
         cell.setMetadata(AGENT_MARK, mark);
@@ -356,22 +372,16 @@ export function answerNotebook(
       return answer({ cell: wireCell(cell, index) });
     }
     case 'delete': {
-      const id = request.cell_id ?? '';
-      const index = where(notebook, id);
-      const cell = notebook.cells[index];
-      if (cell === undefined) {
-        return refuse(
-          `cell ${id} is no longer in the notebook (the user deleted it?); nothing was ` +
-            'deleted: read the notebook again'
-        );
+      const target = readCell(
+        notebook,
+        request,
+        'deleted',
+        'read the notebook again before deleting it'
+      );
+      if (typeof target === 'string') {
+        return refuse(target);
       }
-      const was = wireCell(cell, index);
-      if (request.expected !== undefined && was.source !== request.expected) {
-        return refuse(
-          `the user changed cell ${index} (id ${id}) since you read it; nothing was deleted. ` +
-            `Its source now:\n${was.source}\n(read the notebook again before deleting it)`
-        );
-      }
+      const { index, wire: was } = target;
       // A step of its own on the notebook's undo stack (not merged with the person's changes).
       notebook.undoManager?.stopCapturing();
       notebook.deleteCell(index);
