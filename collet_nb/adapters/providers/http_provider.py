@@ -349,7 +349,8 @@ class HttpProvider:
                 return
             except AttemptFailed as exc:
                 failure, cause = exc.failure, exc.__cause__
-            if failure.about_images and self.images == "auto" and sent is not without_images(sent):
+            sent_images = any(m.images for m in sent.messages)
+            if failure.about_images and self.images == "auto" and sent_images:
                 # A text-only model: from now on it reads what each image is instead.
                 self.takes_images = False
                 logger.warning("%s: %s; sending images as descriptions", self.name, failure.what)
